@@ -1,0 +1,120 @@
+"""latte's pipeline: one table of sessions, the same on a laptop and in CI.
+
+`nox` runs the main job; `nox -s tests` runs every package's tests; `nox -l` lists all.
+Environments are reused between runs on a laptop (`reuse_venv = "yes"`: nox still runs every
+install step, so a changed requirement is picked up); CI=true makes every run start clean.
+Never use `-R` after changing a requirement: it skips the install step entirely.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nox
+
+PYTHON = "3.11"
+CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+REPORTS = Path("build/reports")
+# package folder -> import name whose coverage its tests must keep >= 80%
+PACKAGES = {
+    "platform": "latte",
+    "models": "latte_models",
+    "serving": "latte_serving",
+    "loadtests": "latte_loadtests",
+}
+# local packages each one needs installed beside it (pip cannot find them on an index)
+LOCAL_DEPS = {"platform": [], "models": [], "serving": [], "loadtests": ["serving"]}
+SOURCES = [f"{folder}/src" for folder in PACKAGES]
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_venv = "no" if CI else "yes"
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["lint", "typecheck", "tests", "security"]
+
+
+def _install_package(session: nox.Session, package: str, extra: str = "") -> None:
+    editable = [arg for dep in LOCAL_DEPS[package] for arg in ("-e", dep)]
+    session.install(*editable, "-e", f"{package}{extra}")
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Lint and format-check the whole repository with ruff."""
+    session.install(*nox.project.dependency_groups(nox.project.load_toml(), "lint"))
+    session.run("ruff", "check", ".", *session.posargs)
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """Type-check every package with mypy (strict on sources)."""
+    session.install(*nox.project.dependency_groups(nox.project.load_toml(), "typecheck"))
+    # Heavy stacks (torch, tensorflow) stay out: their imports are typed as Any instead.
+    session.install("-e", "platform", "-e", "serving", "-e", "loadtests")
+    session.install("--no-deps", "-e", "models")
+    session.run("mypy", *SOURCES, *session.posargs)
+
+
+@nox.session(python=PYTHON, tags=["heavy"])
+@nox.parametrize("package", list(PACKAGES))
+def tests(session: nox.Session, package: str) -> None:
+    """Run one package's tests; coverage of its own source must stay >= 80%."""
+    _install_package(session, package, "[test]")
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    module = PACKAGES[package]
+    session.run(
+        "pytest",
+        f"{package}/tests",
+        f"--cov={module}",
+        "--cov-fail-under=80",
+        "--cov-report=term-missing",
+        f"--cov-report=xml:{REPORTS}/coverage-{package}.xml",
+        f"--junitxml={REPORTS}/junit-{package}.xml",
+        *session.posargs,
+        env={"COVERAGE_FILE": str(REPORTS / f".coverage.{package}")},
+    )
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("package", list(PACKAGES))
+def security(session: nox.Session, package: str) -> None:
+    """Scan one package: bandit (medium+ fails) and pip-audit over its resolved requirements."""
+    session.install(*nox.project.dependency_groups(nox.project.load_toml(), "security"))
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    session.run(
+        "bandit", "-r", f"{package}/src", "--severity-level", "medium",
+        "-f", "json", "-o", str(REPORTS / f"bandit-{package}.json"), "--exit-zero", silent=True,
+    )  # fmt: skip
+    session.run("bandit", "-q", "-r", f"{package}/src", "--severity-level", "medium")
+    requirements = _resolved_requirements(session, package)
+    session.run(
+        "pip-audit", "--disable-pip", "--no-deps", "-r", str(requirements),
+        "-f", "json", "-o", str(REPORTS / f"pip-audit-{package}.json"),
+    )  # fmt: skip
+
+
+def _resolved_requirements(session: nox.Session, package: str) -> Path:
+    """Resolve the package's full dependency set with pip (no install) into name==version."""
+    report = Path(session.create_tmp()) / f"resolve-{package}.json"
+    local = [arg for dep in LOCAL_DEPS[package] for arg in ("-e", dep)]
+    session.run(
+        "python", "-m", "pip", "install", "--quiet", "--dry-run", "--ignore-installed",
+        "--report", str(report), *local, "-e", package,
+    )  # fmt: skip
+    installs = json.loads(report.read_text())["install"]
+    pins = sorted(
+        f"{item['metadata']['name']}=={item['metadata']['version']}"
+        for item in installs
+        if not item["metadata"]["name"].startswith("latte-")
+    )
+    requirements = REPORTS / f"requirements-{package}.txt"
+    requirements.write_text("\n".join(pins) + "\n")
+    return requirements
+
+
+@nox.session(python=False, requires=["lint", "typecheck", "tests", "security"])
+def ci(session: nox.Session) -> None:
+    """What a CI stage runs: lint, typecheck, tests, security, in that order."""
+    session.log("lint, typecheck, tests and security passed")

@@ -1,0 +1,33 @@
+"""The root of every error latte raises on purpose.
+
+The CLI turns a :class:`LatteError` into one line on stderr and its ``exit_code``; anything
+else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ConfigError", "LatteError", "NotBuiltYetError", "UsageError"]
+
+
+class LatteError(Exception):
+    """Something the user can fix; the message says what failed and what to do next."""
+
+    exit_code = 1
+
+
+class UsageError(LatteError):
+    """The command line itself is wrong."""
+
+    exit_code = 2
+
+
+class ConfigError(LatteError):
+    """latte.toml or a LATTE_* variable holds a value latte cannot use."""
+
+    exit_code = 2
+
+
+class NotBuiltYetError(LatteError):
+    """A subcommand that is listed but not implemented yet."""
+
+    exit_code = 2

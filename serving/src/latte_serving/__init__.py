@@ -1,0 +1,10 @@
+"""latte's inference gateway."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+__all__ = ["__version__"]
+
+try:
+    __version__ = version("latte-serving")
+except PackageNotFoundError:  # pragma: no cover - a source tree never installed
+    __version__ = "0.0.0+unknown"
