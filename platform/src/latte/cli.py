@@ -10,11 +10,11 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from latte import __version__
-from latte.config import load_settings
+from latte.config import Settings, load_settings
 from latte.errors import LatteError, NotBuiltYetError, UsageError
 
 __all__ = ["build_parser", "console_main", "main"]
@@ -71,8 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _not_built_yet(name: str):  # type: ignore[no-untyped-def]
-    def handler(args: argparse.Namespace, settings: object) -> int:
+def _not_built_yet(name: str) -> Callable[[argparse.Namespace, Settings], int]:
+    def handler(args: argparse.Namespace, settings: Settings) -> int:
         raise NotBuiltYetError(f"'latte {name}' is not built yet")
 
     return handler
