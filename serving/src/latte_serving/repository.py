@@ -1,0 +1,161 @@
+"""Read a Triton model repository: ``<name>/config.pbtxt`` + ``<name>/<int version>/model.onnx``.
+
+This is the layout ``latte build`` and ``latte registry export-repo`` write. The gateway
+needs each model's tensors (names, datatypes, dims), its batching settings and the versions
+Triton would load under the config's ``version_policy`` (Triton's default: the latest one).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from latte_serving import pbtxt
+from latte_serving.errors import ConfigFileError
+
+__all__ = ["BatchingSpec", "ModelSpec", "TensorSpec", "load_model", "load_repository"]
+
+# Triton config data_type -> Open Inference Protocol datatype
+_TRITON_TYPES = {
+    "TYPE_BOOL": "BOOL",
+    "TYPE_UINT8": "UINT8",
+    "TYPE_UINT16": "UINT16",
+    "TYPE_UINT32": "UINT32",
+    "TYPE_UINT64": "UINT64",
+    "TYPE_INT8": "INT8",
+    "TYPE_INT16": "INT16",
+    "TYPE_INT32": "INT32",
+    "TYPE_INT64": "INT64",
+    "TYPE_FP16": "FP16",
+    "TYPE_FP32": "FP32",
+    "TYPE_FP64": "FP64",
+    "TYPE_STRING": "BYTES",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class TensorSpec:
+    """One input or output as the config declares it (dims exclude the batch dimension)."""
+
+    name: str
+    datatype: str
+    dims: tuple[int, ...]
+
+    def shape(self, batched: bool) -> list[int]:
+        """The full shape clients see: -1 leads when the model batches."""
+        return [-1, *self.dims] if batched else list(self.dims)
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchingSpec:
+    """Triton's ``dynamic_batching`` block."""
+
+    max_queue_delay_us: int = 0
+    preferred_batch_sizes: tuple[int, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """One model of the repository, with the versions its version_policy selects."""
+
+    name: str
+    path: Path
+    versions: tuple[int, ...]
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    max_batch_size: int = 0
+    batching: BatchingSpec | None = None
+    platform: str = ""
+    backend: str = ""
+
+    @property
+    def batched(self) -> bool:
+        return self.max_batch_size > 0
+
+    def model_file(self, version: int) -> Path:
+        return self.path / str(version) / "model.onnx"
+
+
+def load_repository(root: Path) -> dict[str, ModelSpec]:
+    """Every model under ``root`` (a folder holding a config.pbtxt), by name."""
+    if not root.is_dir():
+        raise ConfigFileError(
+            f"model repository {root} is not a folder; run 'latte build' or pass "
+            "--model-repository pointing at one"
+        )
+    folders = sorted(p for p in root.iterdir() if (p / "config.pbtxt").is_file())
+    if not folders:
+        raise ConfigFileError(
+            f"model repository {root} holds no <model>/config.pbtxt; run 'latte build' first"
+        )
+    return {folder.name: load_model(folder) for folder in folders}
+
+
+def load_model(folder: Path) -> ModelSpec:
+    """Read one model folder."""
+    config_path = folder / "config.pbtxt"
+    config = pbtxt.parse(config_path.read_text(encoding="utf-8"), source=str(config_path))
+    name = str(pbtxt.first(config, "name", folder.name))
+    if name != folder.name:
+        raise ConfigFileError(
+            f"{config_path}: name {name!r} differs from its folder {folder.name!r}; "
+            "make them equal (Triton requires it)"
+        )
+    inputs = _tensors(config, "input", config_path)
+    outputs = _tensors(config, "output", config_path)
+    return ModelSpec(
+        name=name,
+        path=folder,
+        versions=_versions(folder, config),
+        inputs=inputs,
+        outputs=outputs,
+        max_batch_size=int(pbtxt.first(config, "max_batch_size", 0)),
+        batching=_batching(config),
+        platform=str(pbtxt.first(config, "platform", "")),
+        backend=str(pbtxt.first(config, "backend", "")),
+    )
+
+
+def _tensors(config: pbtxt.Message, field: str, source: Path) -> tuple[TensorSpec, ...]:
+    entries = config.get(field, [])
+    if not entries:
+        raise ConfigFileError(
+            f"{source}: declares no {field}; list every {field} with name, data_type and dims"
+        )
+    return tuple(_tensor(entry, source) for entry in entries)
+
+
+def _tensor(entry: Mapping[str, list[Any]], source: Path) -> TensorSpec:
+    name = str(pbtxt.first(entry, "name", ""))
+    data_type = str(pbtxt.first(entry, "data_type", ""))
+    if data_type not in _TRITON_TYPES:
+        raise ConfigFileError(
+            f"{source}: tensor {name!r} has data_type {data_type!r}; use one of "
+            f"{', '.join(_TRITON_TYPES)}"
+        )
+    return TensorSpec(name, _TRITON_TYPES[data_type], tuple(int(d) for d in entry.get("dims", [])))
+
+
+def _batching(config: pbtxt.Message) -> BatchingSpec | None:
+    block = pbtxt.first(config, "dynamic_batching")
+    if block is None:
+        return None
+    return BatchingSpec(
+        max_queue_delay_us=int(pbtxt.first(block, "max_queue_delay_microseconds", 0)),
+        preferred_batch_sizes=tuple(int(v) for v in block.get("preferred_batch_size", [])),
+    )
+
+
+def _versions(folder: Path, config: pbtxt.Message) -> tuple[int, ...]:
+    present = sorted(int(p.name) for p in folder.iterdir() if p.is_dir() and p.name.isdigit())
+    policy = pbtxt.first(config, "version_policy") or {}
+    if "all" in policy:
+        return tuple(present)
+    if "specific" in policy:
+        wanted = {int(v) for v in pbtxt.first(policy, "specific").get("versions", [])}
+        return tuple(v for v in present if v in wanted)
+    latest = pbtxt.first(policy, "latest") or {}
+    count = int(pbtxt.first(latest, "num_versions", 1))
+    return tuple(present[-count:]) if present else ()

@@ -1,0 +1,91 @@
+"""Turn an ONNX Runtime model repository into one the python-backend-only Triton can load.
+
+The tritonserver shipped in the nvidia-pytriton wheel has only the python backend. For each
+model whose config says ``platform: "onnxruntime_onnx"`` (or ``backend: "onnxruntime"``) the
+shim keeps the config text as written (name, versions, tensors, dims, max_batch_size,
+dynamic_batching) and only swaps the platform for ``backend: "python"``, moves GPU instance
+groups to CPU, and puts a model.py that runs model.onnx with ONNX Runtime beside each
+version's model.onnx. Models already on the python backend are copied unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+from latte_serving.errors import ConfigFileError
+from latte_serving.repository import load_model
+from latte_serving.triton._model_py import MODEL_PY
+
+__all__ = ["shim_repository"]
+
+_ONNX_PLATFORM = re.compile(r'^\s*platform\s*:\s*"onnxruntime_onnx"\s*$', re.MULTILINE)
+_ONNX_BACKEND = re.compile(r'^\s*backend\s*:\s*"onnxruntime"\s*$', re.MULTILINE)
+# ONNX Runtime's execution accelerators mean nothing to the python backend.
+_OPTIMIZATION = re.compile(r"^optimization\s*\{.*?^\}\s*$", re.MULTILINE | re.DOTALL)
+
+
+def shim_repository(source: Path, target: Path) -> None:
+    """Write a python-backend copy of the repository ``source`` into ``target``.
+
+    ``target`` must not exist or be empty; it is written in a sibling temp folder and
+    renamed into place, so a failure never leaves half a repository behind.
+    """
+    source, target = Path(source), Path(target)
+    folders = (
+        sorted(p for p in source.iterdir() if (p / "config.pbtxt").is_file())
+        if (source.is_dir())
+        else []
+    )
+    if not folders:
+        raise ConfigFileError(
+            f"{source} holds no <model>/config.pbtxt; point shim_repository at a model "
+            "repository written by 'latte build' or 'latte registry export-repo'"
+        )
+    if target.exists() and any(target.iterdir()):
+        raise ConfigFileError(f"{target} is not empty; pass a new folder as the shim target")
+    staging = target.with_name(f".{target.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        for folder in folders:
+            _shim_model(folder, staging / folder.name)
+        if target.exists():
+            target.rmdir()
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _shim_model(folder: Path, target: Path) -> None:
+    spec = load_model(folder)  # validates the config before anything is written
+    text = (folder / "config.pbtxt").read_text(encoding="utf-8")
+    if not (_ONNX_PLATFORM.search(text) or _ONNX_BACKEND.search(text)):
+        shutil.copytree(folder, target, symlinks=False)
+        return
+    target.mkdir()
+    for version_dir in sorted(p for p in folder.iterdir() if p.is_dir() and p.name.isdigit()):
+        onnx_file = version_dir / "model.onnx"
+        if not onnx_file.is_file():
+            raise ConfigFileError(
+                f"{version_dir} has no model.onnx; re-export model {spec.name!r} version "
+                f"{version_dir.name}"
+            )
+        out = target / version_dir.name
+        out.mkdir()
+        shutil.copy2(onnx_file, out / "model.onnx")
+        (out / "model.py").write_text(MODEL_PY, encoding="utf-8")
+    (target / "config.pbtxt").write_text(_python_config(text), encoding="utf-8")
+
+
+def _python_config(text: str) -> str:
+    # a config may name both the platform and the backend: keep exactly one backend line
+    text = _ONNX_BACKEND.sub("", text)
+    if _ONNX_PLATFORM.search(text):
+        text = _ONNX_PLATFORM.sub('backend: "python"', text)
+    else:
+        text = 'backend: "python"\n' + text
+    text = _OPTIMIZATION.sub("", text)
+    return text.replace("KIND_GPU", "KIND_CPU")
