@@ -20,16 +20,13 @@ from latte.errors import LatteError, NotBuiltYetError, UsageError
 __all__ = ["build_parser", "console_main", "main"]
 
 # Modules whose register() adds implemented subcommands, in the order --help lists them.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "latte.tasks.cli",
+    "latte.commands.build",
+)
 
 # Listed subcommands that are not implemented yet: name -> one-line help.
 PENDING: dict[str, str] = {
-    "run": "run targets through the task graph and cache",
-    "affected": "list targets affected by changes since a git ref",
-    "graph": "print the target graph",
-    "why": "explain why a target was a cache miss",
-    "cache": "inspect or prune the task cache",
-    "build": "train, evaluate and export the models",
     "registry": "list, register, alias and block model versions",
     "serve": "start the inference gateway on the built models",
     "bench": "run the Locust inference benchmarks",

@@ -1,0 +1,42 @@
+"""``latte build``: bring every model under ``//models/...`` up to date through the task runner.
+
+An unchanged model is a cache hit, not a retrain. Later steps (registering the built models)
+go after the run, in :func:`_handle`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import TYPE_CHECKING, Any
+
+from latte.tasks import run_targets
+from latte.tasks.cli import add_run_options, report_exit_code
+
+if TYPE_CHECKING:
+    from latte.config import Settings
+
+__all__ = ["MODEL_PATTERNS", "register"]
+
+MODEL_PATTERNS = ("//models/...",)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("build", help="train, evaluate and export the models")
+    parser.add_argument(
+        "patterns", nargs="*", metavar="PATTERN", help="default: " + " ".join(MODEL_PATTERNS)
+    )
+    add_run_options(parser)
+    parser.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace, settings: Settings) -> int:
+    report = run_targets(
+        settings,
+        args.patterns or MODEL_PATTERNS,
+        jobs=args.jobs,
+        keep_going=args.keep_going,
+        remote_write=args.remote_write,
+        environ=os.environ,
+    )
+    return report_exit_code(report)

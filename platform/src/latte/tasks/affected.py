@@ -1,0 +1,78 @@
+"""``latte affected --base REF``: targets whose inputs changed since REF, plus their dependants.
+
+Changes are files that differ between the merge base of REF and HEAD and the working tree
+(committed, staged, unstaged and untracked), matched as paths against each target's ``srcs``
+globs, so deleted files count too. A changed BUILD.toml or requirements file affects every
+target of its package.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from latte.tasks.buildfile import BUILD_FILE
+from latte.tasks.errors import TaskError
+from latte.tasks.globs import Glob
+from latte.tasks.graph import Graph, requirement_files
+from latte.tasks.labels import Label
+
+__all__ = ["affected_targets", "changed_files"]
+
+
+def _git(root: Path, *args: str) -> str:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
+        )
+    except OSError as exc:
+        raise TaskError(
+            f"cannot run git: {exc.strerror}; install git to use 'latte affected'"
+        ) from exc
+    if done.returncode != 0:
+        reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
+        raise TaskError(f"git {' '.join(args)} failed in {root}: {reason}")
+    return done.stdout
+
+
+def changed_files(root: Path, base: str) -> set[str]:
+    """Paths (relative to ``root``) changed since the merge base of ``base`` and HEAD."""
+    try:
+        merge_base = _git(root, "merge-base", base, "HEAD").strip()
+    except TaskError as exc:
+        raise TaskError(
+            f"cannot compare with {base!r}: {exc}; fetch it first (git fetch origin {base}) "
+            "or pass another --base"
+        ) from exc
+    top = Path(_git(root, "rev-parse", "--show-toplevel").strip())
+    names = _git(root, "diff", "--name-only", "--no-renames", "-z", merge_base, "--").split("\0")
+    untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z", "--full-name")
+    prefix = root.resolve().relative_to(top.resolve()).as_posix()
+    changed = set()
+    for name in [*names, *untracked.split("\0")]:
+        if not name:
+            continue
+        if prefix in ("", "."):
+            changed.add(name)
+        elif name.startswith(prefix + "/"):
+            changed.add(name[len(prefix) + 1 :])
+    return changed
+
+
+def affected_targets(graph: Graph, changed: set[str]) -> list[Label]:
+    """Targets whose inputs are among ``changed``, plus everything depending on them."""
+    direct = [label for label in graph.order if _touches(graph, label, changed)]
+    return graph.dependants(direct)
+
+
+def _touches(graph: Graph, label: Label, changed: set[str]) -> bool:
+    package = label.package
+    prefix = f"{package}/" if package else ""
+    always = {f"{prefix}{BUILD_FILE}", *requirement_files(graph.root, package)}
+    if changed & always:
+        return True
+    globs = [Glob.compile(pattern) for pattern in graph.targets[label].srcs]
+    return any(
+        path.startswith(prefix) and any(g.matches(path[len(prefix) :]) for g in globs)
+        for path in changed
+    )

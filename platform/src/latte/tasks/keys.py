@@ -1,0 +1,121 @@
+"""Action keys: a digest over everything that can change what an action produces.
+
+The manifest holds only portable values (root-relative paths, unexpanded ``{python}``
+templates, versions), so two clones in different folders or machines get the same keys.
+It is stored with each cache entry so ``latte why`` can say which input changed.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import platform
+import sysconfig
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from typing import Any
+
+from latte.tasks.digests import DigestMemo
+from latte.tasks.graph import Graph, requirement_files
+from latte.tasks.labels import Label
+
+__all__ = ["KEY_SCHEMA", "compute_manifests", "diff_manifests", "interpreter_id", "key_of"]
+
+KEY_SCHEMA = 1
+NOT_INSTALLED = "<not installed>"
+UNSET = "<unset>"
+
+Manifest = dict[str, Any]
+
+
+def interpreter_id() -> str:
+    """Implementation, version and platform of the running interpreter."""
+    impl = platform.python_implementation().lower()
+    return f"{impl}-{platform.python_version()}-{sysconfig.get_platform()}"
+
+
+@functools.cache
+def _tool_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return NOT_INSTALLED
+
+
+def key_of(manifest: Manifest) -> str:
+    canonical = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def compute_manifests(
+    graph: Graph,
+    labels: Iterable[Label],
+    *,
+    memo: DigestMemo,
+    environ: Mapping[str, str],
+    build_dir: str,
+) -> dict[Label, Manifest]:
+    """Manifests of ``labels`` and all their dependencies, in dependency order."""
+    closure = graph.closure(labels)
+    wanted = {path for label in closure for path in _files_of(graph, label)}
+    digests = memo.digests(sorted(wanted))
+    manifests: dict[Label, Manifest] = {}
+    for label in closure:
+        target = graph.targets[label]
+        manifests[label] = {
+            "schema": KEY_SCHEMA,
+            "label": str(label),
+            "action": target.action(),
+            "build_dir": build_dir,
+            "inputs": {path: digests[path] for path in graph.inputs[label]},
+            "requirements": {
+                path: digests[path] for path in requirement_files(graph.root, label.package)
+            },
+            "deps": {str(dep): key_of(manifests[dep]) for dep in target.deps},
+            "env": {name: environ.get(name, UNSET) for name in target.env},
+            "tools": {
+                "python": interpreter_id(),
+                **{name: _tool_version(name) for name in target.tools},
+            },
+        }
+    return manifests
+
+
+def _files_of(graph: Graph, label: Label) -> tuple[str, ...]:
+    return graph.inputs[label] + requirement_files(graph.root, label.package)
+
+
+def diff_manifests(old: Manifest, new: Manifest) -> list[str]:
+    """Human-readable differences, one line each, most specific first."""
+    lines: list[str] = []
+    for section, noun in (
+        ("inputs", "input"),
+        ("requirements", "requirements file"),
+        ("deps", "dependency key of"),
+        ("env", "env"),
+        ("tools", "tool"),
+    ):
+        lines += _diff_section(noun, old.get(section, {}), new.get(section, {}))
+    for field in ("action", "build_dir", "schema"):
+        if old.get(field) != new.get(field):
+            lines.append(f"{field} changed: {old.get(field)!r} -> {new.get(field)!r}")
+    return lines
+
+
+def _diff_section(noun: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    lines = []
+    for name in sorted(set(old) | set(new)):
+        if name not in old:
+            lines.append(f"{noun} {name}: added")
+        elif name not in new:
+            lines.append(f"{noun} {name}: removed")
+        elif old[name] != new[name]:
+            lines.append(f"{noun} {name}: {_short(old[name])} -> {_short(new[name])}")
+    return lines
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    is_digest = len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+    return text[:12] if is_digest else repr(text)

@@ -1,0 +1,168 @@
+"""Run targets through the cache: local hit, else remote hit, else execute and store.
+
+Per target: compute nothing here (keys come from :mod:`latte.tasks.keys`), look the key up,
+restore or build, record. The DAG order and parallelism come from :mod:`latte.tasks.scheduler`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from latte.tasks.action import run_action
+from latte.tasks.digests import DigestMemo
+from latte.tasks.errors import TaskError
+from latte.tasks.graph import Graph
+from latte.tasks.keys import Manifest, key_of
+from latte.tasks.labels import Label
+from latte.tasks.outputs import outputs_intact, remove_outputs, restore_outputs, snapshot_outputs
+from latte.tasks.progress import Reporter
+from latte.tasks.remote import S3Store
+from latte.tasks.store import LocalStore
+
+__all__ = ["STATUSES", "TargetResult", "TargetRunner"]
+
+# cached: outputs already in place; restored: rebuilt from the local cache; remote: from the
+# shared cache; built: the action ran; failed; skipped: a dependency failed or the run stopped.
+STATUSES = ("cached", "restored", "remote", "built", "failed", "skipped")
+
+
+@dataclasses.dataclass(frozen=True)
+class TargetResult:
+    label: str
+    status: str
+    key: str
+    seconds: float
+
+
+@dataclasses.dataclass
+class TargetRunner:
+    """Everything one run needs to bring a target up to date."""
+
+    graph: Graph
+    manifests: Mapping[Label, Manifest]
+    local: LocalStore
+    remote: S3Store | None
+    memo: DigestMemo
+    reporter: Reporter
+    build_dir: Path
+    environ: Mapping[str, str] | None
+    remote_write: bool
+    results: dict[Label, TargetResult] = dataclasses.field(default_factory=dict)
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    def __call__(self, label: Label) -> bool:
+        started = time.perf_counter()
+        self.reporter.started(str(label))
+        key = key_of(self.manifests[label])
+        status, logs = self._from_cache(label, key) or self._build(label, key)
+        seconds = time.perf_counter() - started
+        with self._lock:
+            self.results[label] = TargetResult(str(label), status, key, seconds)
+            self.reporter.finished(str(label), status, seconds, logs)
+        return status != "failed"
+
+    def _from_cache(self, label: Label, key: str) -> tuple[str, tuple[str, str]] | None:
+        entry = self.local.get_entry(key)
+        if entry is not None:
+            outputs = entry["outputs"]
+            if outputs_intact(self.graph.root, outputs, self.memo):
+                return self._hit(label, key, entry, "cached")
+            if restore_outputs(self.graph.root, outputs, self.local.fetch_blob):
+                return self._hit(label, key, entry, "restored")
+            self.reporter.warn(f"{label}: local cache entry {key[:12]} lost a blob; rebuilding")
+        if self.remote is None:
+            return None
+        entry = self.remote.get_entry(key)
+        if entry is None or not self._pull_remote(entry):
+            return None
+        self.local.put_entry(key, entry)
+        return self._hit(label, key, entry, "remote")
+
+    def _pull_remote(self, entry: dict[str, Any]) -> bool:
+        assert self.remote is not None
+        for name in ("stdout", "stderr"):
+            if entry.get(name) and not self._pull_blob(entry[name]):
+                return False
+        if not restore_outputs(self.graph.root, entry["outputs"], self.remote.fetch_blob):
+            return False
+        for record in entry["outputs"]:  # verified on the way in: keep them locally too
+            path = self.graph.root / record["path"]
+            if record["kind"] == "file":
+                self.local.put_blob(record["digest"], path)
+            for item in record.get("files", []):
+                self.local.put_blob(item["digest"], path / item["path"])
+        return True
+
+    def _pull_blob(self, digest: str) -> bool:
+        assert self.remote is not None
+        if self.local.has_blob(digest):
+            return True
+        self.local.cache_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.local.cache_dir) as tmp:
+            dest = Path(tmp) / digest
+            if not self.remote.fetch_blob(digest, dest):
+                return False
+            self.local.put_blob(digest, dest)
+        return True
+
+    def _hit(
+        self, label: Label, key: str, entry: dict[str, Any], status: str
+    ) -> tuple[str, tuple[str, str]]:
+        self.local.remember(label.slug, key)
+        return status, (self._log(entry.get("stdout")), self._log(entry.get("stderr")))
+
+    def _log(self, digest: str | None) -> str:
+        data = self.local.read_blob(digest) if digest else b""
+        return (data or b"").decode("utf-8", errors="replace")
+
+    def _build(self, label: Label, key: str) -> tuple[str, tuple[str, str]]:
+        target = self.graph.targets[label]
+        outs = [
+            out.replace("{build_dir}", str(self.manifests[label]["build_dir"]))
+            for out in target.outs
+        ]
+        remove_outputs(self.graph.root, outs)
+        result = run_action(
+            target, root=self.graph.root, build_dir=self.build_dir, environ=self.environ
+        )
+        logs = (result.stdout.decode(errors="replace"), result.stderr.decode(errors="replace"))
+        if result.exit_code != 0:
+            note = f"latte: {label} exited with code {result.exit_code}\n"
+            return "failed", (logs[0], logs[1] + note)
+        try:
+            records = snapshot_outputs(self.graph.root, outs, self.local, self.memo)
+        except TaskError as exc:
+            return "failed", (
+                logs[0],
+                f"{logs[1]}latte: {label}: {exc}; fix 'outs' or the action\n",
+            )
+        entry = {
+            "key": key,
+            "label": str(label),
+            "manifest": self.manifests[label],
+            "outputs": records,
+            "stdout": self.local.put_bytes(result.stdout),
+            "stderr": self.local.put_bytes(result.stderr),
+            "exit_code": result.exit_code,
+            "seconds": round(result.seconds, 3),
+        }
+        self.local.put_entry(key, entry)
+        self.local.remember(label.slug, key)
+        if self.remote is not None and self.remote_write:
+            self._push(key, entry)
+        return "built", logs
+
+    def _push(self, key: str, entry: dict[str, Any]) -> None:
+        """Blobs first, the entry last: a reader never sees an entry without its blobs."""
+        assert self.remote is not None
+        from latte.tasks.store import referenced_blobs
+
+        for digest in sorted(set(referenced_blobs(entry))):
+            self.remote.put_blob(digest, self.local.cas / digest[:2] / digest)
+        self.remote.put_entry(key, entry)

@@ -1,0 +1,81 @@
+import os
+import time
+
+from latte.tasks.digests import DigestMemo
+from latte.tasks.outputs import outputs_intact, remove_outputs, restore_outputs, snapshot_outputs
+from latte.tasks.store import LocalStore, referenced_blobs
+
+
+def make_outputs(root):
+    (root / "build/d/sub").mkdir(parents=True)
+    (root / "build/d/empty").mkdir()
+    (root / "build/d/sub/f.txt").write_text("f")
+    (root / "build/d/run.sh").write_text("#!/bin/sh\n")
+    (root / "build/d/run.sh").chmod(0o755)
+    (root / "build/d/link").symlink_to("sub/f.txt")
+    (root / "build/single.bin").write_bytes(b"\x00\x01")
+
+
+def test_snapshot_restore_round_trip_is_byte_identical(tmp_path):
+    root = tmp_path / "repo"
+    make_outputs(root)
+    store = LocalStore(tmp_path / "cache")
+    memo = DigestMemo(root, tmp_path / "memo.json")
+    records = snapshot_outputs(root, ["build/d", "build/single.bin"], store, memo)
+    assert outputs_intact(root, records, memo)
+    remove_outputs(root, ["build/d", "build/single.bin"])
+    assert not outputs_intact(root, records, memo)
+    assert restore_outputs(root, records, store.fetch_blob)
+    assert (root / "build/d/sub/f.txt").read_text() == "f"
+    assert os.access(root / "build/d/run.sh", os.X_OK)
+    assert (root / "build/d/empty").is_dir()
+    assert os.readlink(root / "build/d/link") == "sub/f.txt"
+    assert (root / "build/single.bin").read_bytes() == b"\x00\x01"
+    assert outputs_intact(root, records, memo)
+    (root / "build/d/extra").write_text("stray")
+    assert not outputs_intact(root, records, memo)
+
+
+def test_restore_with_a_corrupt_blob_changes_nothing(tmp_path):
+    root = tmp_path / "repo"
+    make_outputs(root)
+    store = LocalStore(tmp_path / "cache")
+    records = snapshot_outputs(root, ["build/d"], store, DigestMemo(root, tmp_path / "m.json"))
+    digest = records[0]["files"][0]["digest"]
+    (store.cas / digest[:2] / digest).write_text("corrupt")
+    (root / "build/d/sub/f.txt").write_text("current")
+    assert not restore_outputs(root, records, store.fetch_blob)
+    assert (root / "build/d/sub/f.txt").read_text() == "current"
+    assert not [p for p in (root / "build").iterdir() if "latte-restore" in p.name]
+
+
+def test_entries_stats_and_prune(tmp_path):
+    store = LocalStore(tmp_path / "cache")
+    keep = store.put_bytes(b"keep")
+    drop = store.put_bytes(b"drop")
+    assert store.put_bytes(b"keep") == keep
+    store.put_entry("k1", {"key": "k1", "stdout": keep, "outputs": []})
+    store.put_entry("k2", {"key": "k2", "stdout": drop, "outputs": []})
+    assert store.get_entry("k1")["stdout"] == keep
+    assert store.get_entry("missing") is None
+    assert store.stats() == {"entries": 2, "blobs": 2, "bytes": 8}
+    old = time.time() - 30 * 86400
+    entry = store.ac / "k2"[:2] / "k2.json"
+    os.utime(entry, (old, old))
+    assert store.prune(older_than_days=14) == {"entries": 1, "blobs": 1, "bytes": 4}
+    assert store.read_blob(keep) == b"keep"
+    assert store.read_blob(drop) is None
+    assert store.prune(older_than_days=0) == {"entries": 1, "blobs": 1, "bytes": 4}
+
+
+def test_remember_and_referenced_blobs(tmp_path):
+    store = LocalStore(tmp_path)
+    assert store.last_key("p--a") is None
+    store.remember("p--a", "abc")
+    assert store.last_key("p--a") == "abc"
+    entry = {
+        "stdout": "s",
+        "stderr": "",
+        "outputs": [{"kind": "file", "digest": "f"}, {"kind": "dir", "files": [{"digest": "d"}]}],
+    }
+    assert sorted(referenced_blobs(entry)) == ["d", "f", "s"]
