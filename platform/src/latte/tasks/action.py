@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from latte.tasks.buildfile import Target
-from latte.tasks.errors import TaskError
 
 __all__ = ["ActionResult", "expand_command", "run_action"]
 
@@ -23,23 +22,15 @@ class ActionResult:
     seconds: float
 
 
-class _Placeholders(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        raise KeyError(key)
-
-
 def expand_command(target: Target, *, root: Path, build_dir: Path) -> list[str]:
-    """The argv to run: ``{python}``, ``{build_dir}``, ``{root}`` expanded (``{{`` is a brace)."""
-    values = _Placeholders(python=sys.executable, build_dir=str(build_dir), root=str(root))
+    """The argv to run: ``{python}``, ``{build_dir}``, ``{root}`` expanded (``{{`` is a brace).
+
+    Placeholders were checked when the BUILD.toml was parsed.
+    """
     if target.callable:
         return [sys.executable, "-m", "latte.tasks._call", target.callable]
-    try:
-        return [part.format_map(values) for part in target.command]
-    except (KeyError, ValueError, IndexError) as exc:
-        raise TaskError(
-            f"{target.build_file}: target '{target.label.name}': command {list(target.command)} "
-            f"has a bad placeholder ({exc}); use {{python}}, {{build_dir}} or {{root}}"
-        ) from exc
+    values = {"python": sys.executable, "build_dir": str(build_dir), "root": str(root)}
+    return [part.format(**values) for part in target.command]
 
 
 def run_action(

@@ -120,6 +120,14 @@ def _check_target(rel: str, target: Target) -> None:
             raise BuildFileError(
                 rel, name, f"path {pattern!r} must be relative, use '/', and stay inside the repo"
             )
+    for part in target.command:
+        try:
+            part.format(python="", build_dir="", root="")
+        except (KeyError, ValueError, IndexError) as exc:
+            raise BuildFileError(
+                rel, name, f"command part {part!r} has a bad placeholder ({exc}); use {{python}}, "
+                "{build_dir} or {root}, and {{ }} for literal braces"
+            ) from exc
     for variable in target.env:
         if not _ENV_NAME.match(variable):
             raise BuildFileError(rel, name, f"env entry {variable!r} is not a variable name")

@@ -101,3 +101,25 @@ def _digest_of(path):
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_missing_remote_blob_or_bad_entry_is_a_warning_and_a_rebuild(tmp_path, remote_env):
+    writer = load_settings(root=write_repo(tmp_path / "ci"), environ=remote_env)
+    run(writer, remote_write=True)
+    location = S3Location.parse(remote_env["LATTE_REMOTE_CACHE_URL"])
+    client = make_client(writer)
+    digest = _digest_of(writer.root / "build/b/solo/data.txt")
+    client.remove_object(location.bucket, location.key("cas", digest))
+    gen_entry = next(
+        o.object_name
+        for o in client.list_objects(location.bucket, prefix=location.key("ac") + "/")
+        if b'"label": "//a:gen"' in client.get_object(location.bucket, o.object_name).read()
+    )
+    client.put_object(location.bucket, gen_entry, io.BytesIO(b"{broken"), 7)
+    reader_root = write_repo(tmp_path / "laptop")
+    fetched, text = run(load_settings(root=reader_root, environ=remote_env))
+    assert fetched["//b:solo"] == "built"
+    assert fetched["//a:gen"] == "built"
+    assert f"remote blob {digest[:12]} is missing; rebuilding" in text
+    assert "is not valid JSON; treating it as a miss" in text
+    assert (reader_root / "build/b/top/data.txt").read_text() == "use\none\ntwo\nsolo\n"

@@ -150,3 +150,14 @@ def test_why_names_the_changed_input(settings, repo):
 def test_unknown_pattern_is_an_error_naming_known_targets(settings):
     with pytest.raises(TaskError, match=r"'//c/\.\.\.' matches no target; known targets: //a:gen"):
         run(settings, ["//c/..."])
+
+
+def test_local_entry_with_a_lost_blob_warns_and_rebuilds(settings, repo):
+    run(settings, ["//b:solo"])
+    shutil.rmtree(repo / "build")
+    shutil.rmtree(repo / ".latte/cache/cas")
+    report, text = run(settings, ["//b:solo"])
+    assert statuses(report) == {"//b:solo": "built"}
+    assert "//b:solo: local cache entry" in text
+    assert "lost a blob; rebuilding" in text
+    assert (repo / "build/b/solo/data.txt").read_text() == "solo\n"

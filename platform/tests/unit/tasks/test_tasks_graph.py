@@ -127,3 +127,10 @@ def test_callable_must_name_module_and_function(tmp_path):
     write(tmp_path, {"p/BUILD.toml": text})
     with pytest.raises(BuildFileError, match=r"must look like 'package\.module:function'"):
         Graph.load(tmp_path)
+
+
+def test_command_placeholders_are_checked_when_parsing(tmp_path):
+    text = '[[target]]\nname = "a"\ncommand = ["{pyhton}", "x"]\n'
+    write(tmp_path, {"p/BUILD.toml": text})
+    with pytest.raises(BuildFileError, match=r"target 'a': command part '\{pyhton\}' has a bad"):
+        Graph.load(tmp_path)
