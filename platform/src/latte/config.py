@@ -53,6 +53,8 @@ class Settings:
     git_remote: str = "origin"
     # Argo CD / Rollouts CRDs for offline validation; unset means those checks do not run
     crd_schemas: str = ""
+    # kubeconfig for `latte status` (Argo CD / Rollout state); "" means no cluster is read
+    kubeconfig: str = ""
     ci: bool = False
 
     def path(self, value: Path | str) -> Path:
@@ -69,6 +71,7 @@ _ENV_ALIASES = {
     "s3_secret_key": ("AWS_SECRET_ACCESS_KEY", "MINIO_ROOT_PASSWORD"),
     "forge_token": ("GITHUB_TOKEN",),
     "ci": ("CI",),
+    "kubeconfig": ("KUBECONFIG",),
 }
 
 
