@@ -95,6 +95,22 @@ def security(session: nox.Session, package: str) -> None:
     )  # fmt: skip
 
 
+@nox.session(python=PYTHON, tags=["heavy"])
+def build(session: nox.Session) -> None:
+    """Build the models through the task runner (`latte build`): unchanged models are cache hits."""
+    session.install("-e", "platform", "-e", "models")
+    session.run("latte", "build", *session.posargs)
+
+
+@nox.session(python=PYTHON, tags=["heavy"])
+def bench_tasks(session: nox.Session) -> None:
+    """Benchmark the task runner: cached re-run, hashing vs sha256sum, no-op at 100 MB vs 1 GB."""
+    session.install("-e", "platform")
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    script = "platform/benchmarks/bench_tasks.py"
+    session.run("python", script, "--json", str(REPORTS / "bench-tasks.json"), *session.posargs)
+
+
 def _resolved_requirements(session: nox.Session, package: str) -> Path:
     """Resolve the package's full dependency set with pip (no install) into name==version."""
     report = Path(session.create_tmp()) / f"resolve-{package}.json"
