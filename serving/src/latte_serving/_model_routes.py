@@ -1,0 +1,143 @@
+"""The ``/v2/models/...`` routes: metadata, readiness, config and inference."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from latte_serving.codec import parse_request
+from latte_serving.errors import InvalidRequestError
+from latte_serving.gateway import Gateway
+from latte_serving.repository import ModelSpec
+
+__all__ = ["INFER_OPENAPI", "add_model_routes"]
+
+_TENSOR = {
+    "type": "object",
+    "required": ["name", "datatype", "shape"],
+    "properties": {
+        "name": {"type": "string"},
+        "datatype": {"type": "string"},
+        "shape": {"type": "array", "items": {"type": "integer"}},
+        "parameters": {"type": "object"},
+        "data": {"type": "array"},
+    },
+}
+# The body is read raw (JSON, or JSON + binary tensors), so its schema is documented by hand.
+INFER_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["inputs"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "parameters": {"type": "object"},
+                        "inputs": {"type": "array", "items": _TENSOR},
+                        "outputs": {"type": "array", "items": {"type": "object"}},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def add_model_routes(app: FastAPI, gateway: Gateway, max_body_bytes: int) -> None:
+    """Register metadata, ready, config and infer, each with and without a version."""
+
+    async def metadata(model: str, version: str | None = None) -> dict[str, Any]:
+        return _metadata(gateway.spec(model, version), version)
+
+    async def ready(model: str, version: str | None = None) -> Response:
+        spec = gateway.spec(model, version)
+        versions = [int(version)] if version else list(gateway.routing.route(model).versions)
+        for number in versions:
+            if not await gateway.backend.ready(spec.name, number):
+                return JSONResponse({"error": f"{model} v{number} is not ready"}, 503)
+        return JSONResponse({"name": model, "ready": True})
+
+    async def config(model: str, version: str | None = None) -> dict[str, Any]:
+        return _config(gateway.spec(model, version))
+
+    async def infer(request: Request, model: str, version: str | None = None) -> Response:
+        body = await _read_body(request, max_body_bytes)
+        parsed = parse_request(body, request.headers.get("inference-header-content-length"))
+        answer = await gateway.infer(model, version, parsed, request.headers)
+        headers = {"x-latte-model-version": str(answer.version), "x-latte-route": answer.route}
+        if answer.response.header_length is None:
+            return Response(answer.response.body, media_type="application/json", headers=headers)
+        headers["Inference-Header-Content-Length"] = str(answer.response.header_length)
+        return Response(
+            answer.response.body, media_type="application/octet-stream", headers=headers
+        )
+
+    for prefix in ("/v2/models/{model}", "/v2/models/{model}/versions/{version}"):
+        app.add_api_route(prefix, metadata, methods=["GET"])
+        app.add_api_route(f"{prefix}/ready", ready, methods=["GET"])
+        app.add_api_route(f"{prefix}/config", config, methods=["GET"])
+        app.add_api_route(f"{prefix}/infer", infer, methods=["POST"], openapi_extra=INFER_OPENAPI)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    # Content-Length was checked by the middleware; a chunked body is counted as it arrives.
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise InvalidRequestError(
+                f"request body exceeds the limit of {limit} bytes; send smaller batches", 413
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _metadata(spec: ModelSpec, version: str | None) -> dict[str, Any]:
+    def tensors(items: Any) -> list[dict[str, Any]]:
+        return [
+            {"name": t.name, "datatype": t.datatype, "shape": t.shape(spec.batched)} for t in items
+        ]
+
+    return {
+        "name": spec.name,
+        "versions": [str(v) for v in spec.versions] if version is None else [version],
+        "platform": spec.platform or spec.backend,
+        "inputs": tensors(spec.inputs),
+        "outputs": tensors(spec.outputs),
+    }
+
+
+def _config(spec: ModelSpec) -> dict[str, Any]:
+    def tensors(items: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": t.name,
+                "data_type": f"TYPE_{'STRING' if t.datatype == 'BYTES' else t.datatype}",
+                "dims": list(t.dims),
+            }
+            for t in items
+        ]
+
+    config: dict[str, Any] = {
+        "name": spec.name,
+        "platform": spec.platform,
+        "backend": spec.backend,
+        "max_batch_size": spec.max_batch_size,
+        "input": tensors(spec.inputs),
+        "output": tensors(spec.outputs),
+    }
+    if spec.batching is not None:
+        config["dynamic_batching"] = {
+            "max_queue_delay_microseconds": spec.batching.max_queue_delay_us,
+            "preferred_batch_size": list(spec.batching.preferred_batch_sizes),
+        }
+    return config
+
+
+def _triton_type(datatype: str) -> str:
+    return "TYPE_STRING" if datatype == "BYTES" else f"TYPE_{datatype}"

@@ -1,0 +1,170 @@
+"""The FastAPI app: Open Inference Protocol v2 as Triton speaks it, plus metrics and admin.
+
+``create_app(settings)`` reads the model repository and routing file and wires the backend;
+models load when the app starts (lifespan), never at import time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from latte_serving import __version__
+from latte_serving._middleware import GatewayMiddleware
+from latte_serving._model_routes import add_model_routes
+from latte_serving.backends import Backend, LocalBackend, TritonBackend
+from latte_serving.errors import BackendError, InvalidRequestError
+from latte_serving.gateway import Gateway
+from latte_serving.metrics import GatewayMetrics
+from latte_serving.repository import ModelSpec, load_repository
+from latte_serving.routing import load_routing
+from latte_serving.security import KeyChecker
+from latte_serving.settings import GatewaySettings
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger("latte_serving.app")
+
+
+def create_app(settings: GatewaySettings) -> FastAPI:
+    """Build the gateway app for ``settings`` (models load on startup)."""
+    models = load_repository(settings.model_repository)
+    metrics = GatewayMetrics.create()
+    gateway = Gateway(
+        models,
+        load_routing(settings.routing_file, models),
+        _backend(settings, models, metrics),
+        metrics,
+        request_timeout_s=settings.request_timeout_s,
+        canary_timeout_s=settings.canary_timeout_s,
+        shadow_log_size=settings.shadow_log_size,
+    )
+    app = FastAPI(title="latte gateway", version=__version__, lifespan=_lifespan(gateway))
+    app.state.gateway = gateway
+    app.state.settings = settings
+    app.add_middleware(
+        GatewayMiddleware,
+        keys=KeyChecker(settings.api_key_hashes),
+        metrics=metrics,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    _add_error_handlers(app)
+    _add_routes(app, gateway, settings)
+    return app
+
+
+def _backend(
+    settings: GatewaySettings, models: dict[str, ModelSpec], metrics: GatewayMetrics
+) -> Backend:
+    if settings.resolved_backend() == "triton":
+        return TritonBackend(settings.triton_url, timeout=settings.request_timeout_s)
+
+    def observe(model: str, version: int, batch: Any) -> None:
+        metrics.batch_size.labels(model, str(version)).observe(batch.rows)
+
+    return LocalBackend(
+        models,
+        dynamic_batching=settings.local_dynamic_batching,
+        threads=settings.local_threads,
+        on_batch=observe,
+    )
+
+
+def _lifespan(gateway: Gateway) -> Any:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await gateway.backend.start()
+        logger.info("gateway started", extra={"backend": gateway.backend.name})
+        try:
+            yield
+        finally:
+            # uvicorn has stopped accepting and let in-flight requests finish by now
+            await gateway.drain()
+            await gateway.backend.stop()
+            logger.info("gateway stopped")
+
+    return lifespan
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    async def invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, InvalidRequestError)
+        return _error(exc.status_code, str(exc))
+
+    async def backend(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, BackendError)
+        return _error(exc.status_code, str(exc))
+
+    async def validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return _error(400, f"invalid request at {where}: {first.get('msg', 'malformed')}")
+
+    async def http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return _error(exc.status_code, f"{exc.detail}: {request.method} {request.url.path}")
+
+    app.add_exception_handler(InvalidRequestError, invalid)
+    app.add_exception_handler(BackendError, backend)
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(StarletteHTTPException, http)
+
+
+def _add_routes(app: FastAPI, gateway: Gateway, settings: GatewaySettings) -> None:
+    @app.get("/v2/health/live")
+    async def live() -> dict[str, bool]:
+        return {"live": True}
+
+    @app.get("/v2/health/ready")
+    async def ready() -> Response:
+        if await gateway.ready():
+            return JSONResponse({"ready": True})
+        return _error(503, "not every routed model version is ready on the backend")
+
+    @app.get("/v2")
+    async def server_metadata() -> dict[str, Any]:
+        return {
+            "name": "latte-gateway",
+            "version": __version__,
+            "extensions": ["binary_tensor_data", "model_configuration"],
+        }
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        body = generate_latest(gateway.metrics.registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/admin/routing")
+    async def routing() -> dict[str, Any]:
+        return {"backend": gateway.backend.name, "models": _routes(gateway)}
+
+    @app.get("/admin/shadow")
+    async def shadow() -> dict[str, Any]:
+        return {"records": [vars(record) for record in gateway.shadow_log]}
+
+    add_model_routes(app, gateway, settings.max_body_bytes)
+
+
+def _routes(gateway: Gateway) -> dict[str, Any]:
+    return {
+        name: {
+            "stable": route.stable,
+            "weights": {str(v): w for v, w in route.weights},
+            "shadow": route.shadow,
+            "sticky_header": route.sticky_header,
+        }
+        for name, route in gateway.routing.routes.items()
+    }

@@ -1,0 +1,205 @@
+"""The gateway's core, free of HTTP: route a request to a version, fall back, shadow, measure.
+
+Unversioned requests follow the model's route: a weighted (or sticky) pick among versions;
+when a canary (any version but the stable one) fails or times out, the stable version
+answers instead and the fallback is counted. A shadow version gets a copy of the request in
+the background; its outcome is recorded, never returned. Requests naming a version go
+straight to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import logging
+import random
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from latte_serving.backends.base import Backend
+from latte_serving.codec import EncodedResponse, InferRequest, validate_request
+from latte_serving.errors import BackendError, ModelNotFoundError
+from latte_serving.metrics import GatewayMetrics
+from latte_serving.repository import ModelSpec
+from latte_serving.routing import RoutingTable
+
+__all__ = ["Answer", "Gateway", "ShadowRecord"]
+
+logger = logging.getLogger("latte_serving.gateway")
+
+
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    """Which version answered, in which role, and the encoded response."""
+
+    version: int
+    route: str  # "stable", "canary" or "direct"
+    response: EncodedResponse
+
+
+@dataclasses.dataclass(frozen=True)
+class ShadowRecord:
+    """The outcome of one shadow call (kept in a bounded log)."""
+
+    request_id: str
+    model: str
+    version: int
+    answered_by: int
+    ok: bool
+    seconds: float
+    error: str = ""
+
+
+class Gateway:
+    """Routes validated requests to a backend."""
+
+    def __init__(
+        self,
+        models: Mapping[str, ModelSpec],
+        routing: RoutingTable,
+        backend: Backend,
+        metrics: GatewayMetrics,
+        *,
+        request_timeout_s: float = 10.0,
+        canary_timeout_s: float = 2.0,
+        shadow_log_size: int = 1000,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.models = dict(models)
+        self.routing = routing
+        self.backend = backend
+        self.metrics = metrics
+        self.request_timeout_s = request_timeout_s
+        self.canary_timeout_s = canary_timeout_s
+        self.shadow_log: collections.deque[ShadowRecord] = collections.deque(maxlen=shadow_log_size)
+        self._rng = rng or random.Random()  # noqa: S311 - traffic split, not security
+        self._shadow_tasks: set[asyncio.Task[None]] = set()
+
+    def spec(self, model: str, version: str | None = None) -> ModelSpec:
+        """The model's spec; 404 for an unknown model or version."""
+        spec = self.models.get(model)
+        if spec is None:
+            raise ModelNotFoundError(
+                f"unknown model {model!r}; served models: {', '.join(sorted(self.models))}"
+            )
+        if version is not None and _version_number(version) not in spec.versions:
+            raise ModelNotFoundError(
+                f"model {model!r} has no version {version!r}; versions: {list(spec.versions)}"
+            )
+        return spec
+
+    async def ready(self) -> bool:
+        """Every routed version of every model answers ready on the backend."""
+        for route in self.routing.routes.values():
+            for version in route.versions:
+                if not await self.backend.ready(route.model, version):
+                    return False
+        return True
+
+    async def drain(self) -> None:
+        """Wait for shadow calls still running (graceful shutdown)."""
+        if self._shadow_tasks:
+            await asyncio.wait(set(self._shadow_tasks), timeout=self.request_timeout_s)
+
+    async def infer(
+        self, model: str, version: str | None, request: InferRequest, headers: Mapping[str, str]
+    ) -> Answer:
+        spec = self.spec(model, version)
+        validate_request(spec, request)
+        if version is not None:
+            number = _version_number(version)
+            return Answer(number, "direct", await self._call(model, number, request, "direct"))
+        route = self.routing.route(model)
+        chosen = route.pick(headers.get(route.sticky_header), self._rng)
+        if route.shadow is not None:
+            self._start_shadow(model, route.shadow, chosen, request)
+        if chosen == route.stable:
+            return Answer(chosen, "stable", await self._call(model, chosen, request, "stable"))
+        timeout = route.canary_timeout_s or self.canary_timeout_s
+        try:
+            response = await self._call(model, chosen, request, "canary", timeout)
+            return Answer(chosen, "canary", response)
+        except BackendError as exc:
+            self._count_fallback(model, chosen, route.stable, exc, request)
+        response = await self._call(model, route.stable, request, "stable")
+        return Answer(route.stable, "stable", response)
+
+    async def _call(
+        self,
+        model: str,
+        version: int,
+        request: InferRequest,
+        route: str,
+        timeout: float | None = None,
+    ) -> EncodedResponse:
+        started = time.perf_counter()
+        limit = timeout or self.request_timeout_s
+        code = "200"
+        try:
+            return await asyncio.wait_for(self.backend.infer(model, version, request), limit)
+        except TimeoutError as exc:
+            code = "504"
+            self.metrics.errors.labels(model, "timeout").inc()
+            raise BackendError(
+                f"model {model} v{version} did not answer within {limit}s",
+                reason="timeout",
+                status_code=504,
+            ) from exc
+        except BackendError as exc:
+            code = str(exc.status_code)
+            self.metrics.errors.labels(model, exc.reason).inc()
+            raise
+        except Exception as exc:
+            code = str(getattr(exc, "status_code", 500))
+            raise
+        finally:
+            labels = (model, str(version), route)
+            self.metrics.latency.labels(*labels).observe(time.perf_counter() - started)
+            self.metrics.requests.labels(*labels, code).inc()
+
+    def _count_fallback(
+        self, model: str, canary: int, stable: int, exc: BackendError, request: InferRequest
+    ) -> None:
+        self.metrics.fallbacks.labels(model, str(canary), str(stable), exc.reason).inc()
+        logger.warning(
+            "canary failed, stable answers",
+            extra={
+                "model": model,
+                "canary": canary,
+                "stable": stable,
+                "reason": exc.reason,
+                "error": str(exc),
+                "inference_id": request.request_id,
+            },
+        )
+
+    def _start_shadow(self, model: str, shadow: int, chosen: int, request: InferRequest) -> None:
+        task = asyncio.get_running_loop().create_task(self._shadow(model, shadow, chosen, request))
+        self._shadow_tasks.add(task)
+        task.add_done_callback(self._shadow_tasks.discard)
+
+    async def _shadow(self, model: str, shadow: int, chosen: int, request: InferRequest) -> None:
+        started = time.perf_counter()
+        record: dict[str, Any] = {"ok": True, "error": ""}
+        try:
+            await self._call(model, shadow, request, "shadow")
+        except Exception as exc:  # a shadow failure is recorded, never surfaced
+            record = {"ok": False, "error": str(exc)}
+        self.shadow_log.append(
+            ShadowRecord(
+                request_id=request.request_id,
+                model=model,
+                version=shadow,
+                answered_by=chosen,
+                seconds=time.perf_counter() - started,
+                **record,
+            )
+        )
+
+
+def _version_number(version: str) -> int:
+    if not version.isdigit():
+        raise ModelNotFoundError(f"model version must be a positive integer, got {version!r}")
+    return int(version)

@@ -1,0 +1,50 @@
+"""Gateway settings: pydantic-settings at the service edge (``LATTE_SERVING_*`` variables).
+
+Built once by ``python -m latte_serving serve`` from the environment and flags and passed to
+:func:`latte_serving.app.create_app`; nothing below reads the environment itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["GatewaySettings", "hash_api_key"]
+
+
+def hash_api_key(key: str) -> str:
+    """The sha256 hex digest stored in config instead of the key itself."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class GatewaySettings(BaseSettings):
+    """Everything the gateway is configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="LATTE_SERVING_", frozen=True)
+
+    model_repository: Path = Path("build/model_repository")
+    backend: Literal["auto", "local", "triton"] = "auto"
+    triton_url: str = ""
+    routing_file: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    # sha256 hex digests of accepted API keys; empty = no authentication (local use only)
+    api_key_hashes: tuple[str, ...] = ()
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    request_timeout_s: float = Field(default=10.0, gt=0)
+    canary_timeout_s: float = Field(default=2.0, gt=0)
+    local_dynamic_batching: bool = True
+    local_threads: int = Field(default=1, ge=1)
+    shadow_log_size: int = Field(default=1000, ge=0)
+    drain_timeout_s: float = Field(default=30.0, ge=0)
+    log_level: str = "info"
+
+    def resolved_backend(self) -> Literal["local", "triton"]:
+        """``auto`` is triton when a Triton URL is configured, else local."""
+        if self.backend == "auto":
+            return "triton" if self.triton_url else "local"
+        return self.backend
