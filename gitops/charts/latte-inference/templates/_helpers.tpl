@@ -1,0 +1,79 @@
+{{/* Names and labels shared by every template. */}}
+{{- define "latte.fullname" -}}
+{{- .Release.Name | trunc 45 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "latte.labels" -}}
+app.kubernetes.io/part-of: latte
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+latte.dev/release: {{ .Values.release.id | default "none" | quote }}
+{{- end -}}
+
+{{- define "latte.selector" -}}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* repository@digest when the release pinned a digest, else repository:tag. */}}
+{{- define "latte.image" -}}
+{{- if .digest -}}
+{{- printf "%s@%s" .repository .digest -}}
+{{- else -}}
+{{- printf "%s:%s" .repository (toString .tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Gateway replicas: the larger of the env floor and what the bench capacity asks for. */}}
+{{- define "latte.gatewayMinReplicas" -}}
+{{- $min := int .Values.gateway.autoscaling.minReplicas -}}
+{{- range $name, $cap := .Values.capacity -}}
+{{- if gt (int $cap.replicas) $min -}}{{- $min = int $cap.replicas -}}{{- end -}}
+{{- end -}}
+{{- $min -}}
+{{- end -}}
+
+{{/* HPA CPU target: the lowest any released model's capacity asks for, else the env value. */}}
+{{- define "latte.gatewayCpuTarget" -}}
+{{- $target := int .Values.gateway.autoscaling.targetCPUUtilizationPercentage -}}
+{{- range $name, $cap := .Values.capacity -}}
+{{- if and $cap.hpaTargetCpu (lt (int $cap.hpaTargetCpu) $target) -}}{{- $target = int $cap.hpaTargetCpu -}}{{- end -}}
+{{- end -}}
+{{- $target -}}
+{{- end -}}
+
+{{/* Zone (hard) and node (soft) spread for one component. */}}
+{{- define "latte.topologySpread" -}}
+topologySpreadConstraints:
+  - maxSkew: {{ .root.Values.topologySpread.zone.maxSkew }}
+    topologyKey: topology.kubernetes.io/zone
+    whenUnsatisfiable: {{ .root.Values.topologySpread.zone.whenUnsatisfiable }}
+    labelSelector:
+      matchLabels:
+        {{- include "latte.selector" . | nindent 8 }}
+  - maxSkew: {{ .root.Values.topologySpread.node.maxSkew }}
+    topologyKey: kubernetes.io/hostname
+    whenUnsatisfiable: {{ .root.Values.topologySpread.node.whenUnsatisfiable }}
+    labelSelector:
+      matchLabels:
+        {{- include "latte.selector" . | nindent 8 }}
+{{- end -}}
+
+{{/* Probes on the Open Inference Protocol health endpoints. */}}
+{{- define "latte.probes" -}}
+livenessProbe:
+  httpGet: {path: /v2/health/live, port: {{ .port }}}
+  periodSeconds: 10
+  timeoutSeconds: 2
+  failureThreshold: 3
+readinessProbe:
+  httpGet: {path: /v2/health/ready, port: {{ .port }}}
+  periodSeconds: 5
+  timeoutSeconds: 2
+  failureThreshold: 2
+startupProbe:
+  httpGet: {path: /v2/health/ready, port: {{ .port }}}
+  periodSeconds: {{ .startup.periodSeconds }}
+  failureThreshold: {{ .startup.failureThreshold }}
+{{- end -}}
