@@ -1,0 +1,169 @@
+"""CLI: ``latte promote``, ``latte rollback`` and ``latte status``.
+
+This is the edge: it builds the workspace (git, forge client, registry, clock) from the
+settings and prints outcomes; the modules behind it take everything as parameters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from latte.config import Settings
+from latte.promote.errors import PromoteError
+from latte.promote.forge import make_forge
+from latte.promote.git import Git
+from latte.promote.moves import Outcome, Workspace
+from latte.promote.policy import Blocklist
+from latte.promote.promote import promote
+from latte.promote.rollback import rollback
+from latte.promote.status import cluster_lines, collect_status, status_lines
+from latte.promote.verify import verify
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "promote", help="open a promotion pull request to the next environment"
+    )
+    parser.add_argument("--to", dest="target", help="environment to promote into, e.g. staging")
+    parser.add_argument(
+        "--from", dest="source", default="", help="source env (default: the previous one)"
+    )
+    parser.add_argument(
+        "--approved-by", default="", help="reviewer approving (required where the policy says so)"
+    )
+    parser.add_argument(
+        "--verify",
+        metavar="REF",
+        nargs="?",
+        const="HEAD",
+        default=None,
+        help="re-check the policy for the promotions merged in REF (default HEAD)",
+    )
+    parser.add_argument(
+        "--pr", type=int, default=0, help="with --verify: the merged PR, for its reviews"
+    )
+    _common(parser)
+    parser.set_defaults(handler=_promote)
+
+    parser = subparsers.add_parser(
+        "rollback", help="roll an environment back to its previous release"
+    )
+    parser.add_argument("env", help="environment to roll back")
+    parser.add_argument(
+        "--to", default="", help="release id to restore (default: the previous one)"
+    )
+    parser.add_argument(
+        "--reason", default="", help="why; recorded in the registry block and the PR"
+    )
+    _common(parser)
+    parser.set_defaults(handler=_rollback)
+
+    parser = subparsers.add_parser(
+        "status", help="show what each environment runs and what is pending"
+    )
+    parser.add_argument("env", nargs="?", default="", help="one environment (default: all)")
+    parser.add_argument("--base", default="", help="branch to read (default: the current one)")
+    parser.set_defaults(handler=_status)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--base", default="", help="branch the PR targets (default: the current one)"
+    )
+    parser.add_argument("--no-push", action="store_true", help="commit the branch locally only")
+
+
+def _promote(args: argparse.Namespace, settings: Settings) -> int:
+    if args.verify is not None:
+        with _workspace(args, settings, push=False) as ws:
+            problems = verify(ws, ref=args.verify, pull=args.pr)
+        for line in problems:
+            print(f"FAIL {line}")
+        print("promotion policy: " + ("violated" if problems else "ok"))
+        return 1 if problems else 0
+    if not args.target:
+        raise PromoteError("latte promote needs --to <env> (or --verify)")
+    with _workspace(args, settings) as ws:
+        outcome = promote(ws, target=args.target, source=args.source, approved_by=args.approved_by)
+        _print(outcome, ws)
+    return 0
+
+
+def _rollback(args: argparse.Namespace, settings: Settings) -> int:
+    with _workspace(args, settings) as ws:
+        _print(rollback(ws, env=args.env, to=args.to, reason=args.reason), ws)
+    return 0
+
+
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    with _workspace(args, settings, push=False, registry=False) as ws:
+        rows = collect_status(ws, only=args.env)
+        print("\n".join(status_lines(rows)))
+        print("\n".join(cluster_lines(settings.kubeconfig, rows)))
+    return 0
+
+
+@contextlib.contextmanager
+def _workspace(
+    args: argparse.Namespace, settings: Settings, push: bool = True, registry: bool = True
+) -> Iterator[Workspace]:
+    git = Git(settings.root)
+    forge = make_forge(settings)
+    with _blocklist(settings) if registry else _unchecked() as blocklist:
+        yield Workspace.open(
+            git, base=args.base, remote=settings.git_remote,
+            push=push and not getattr(args, "no_push", False),
+            blocklist=blocklist, forge=forge, now=datetime.now(UTC),
+        )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _blocklist(settings: Settings) -> Iterator[Blocklist]:
+    # Imported here: the registry pulls SQLAlchemy and migrations, which `--help` must not.
+    try:
+        from latte.registry import open_registry  # type: ignore[attr-defined,unused-ignore]
+    except ImportError as exc:
+        raise PromoteError(f"the model registry is not available ({exc})") from exc
+    with open_registry(settings, actor="latte-promote") as registry:
+        yield registry
+
+
+@contextlib.contextmanager
+def _unchecked() -> Iterator[Blocklist]:
+    yield _NoRegistry()
+
+
+class _NoRegistry:
+    """For commands that only read git (status): opening the registry is not needed."""
+
+    def is_blocked(self, name: str, version: int) -> bool:
+        raise PromoteError("this command does not read the registry")
+
+    def block(self, name: str, version: int, reason: str) -> None:
+        raise PromoteError("this command does not write the registry")
+
+
+def _print(outcome: Outcome, ws: Workspace) -> None:
+    print(f"{outcome.state}: {outcome.title}")
+    if outcome.note:
+        print(outcome.note)
+    if outcome.pull is not None:
+        print(f"pull request #{outcome.pull.number}: {outcome.pull.url}")
+    if outcome.state != "opened":
+        return
+    print(
+        f"branch {outcome.branch} at {outcome.commit[:12]}"
+        + (f", pushed to {ws.remote}" if outcome.pushed else "")
+    )
+    if outcome.pull is None:
+        if not outcome.pushed:
+            print(f"push it: git push <remote> {outcome.branch}")
+        print(f"then open a pull request from {outcome.branch} into {ws.base} with this text:\n")
+        print(outcome.title + "\n")
+        print(outcome.body)

@@ -1,0 +1,135 @@
+"""What promotion and rollback share: the workspace they act in and the branch/PR step.
+
+A move is idempotent: when its branch already exists (here or on the remote) nothing is
+written, and the open pull request, if any, is reported instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from latte.promote.chain import Chain, parse_chain
+from latte.promote.describe import Move, commit_message, pull_title
+from latte.promote.errors import PromoteError
+from latte.promote.forge import Forge, PullRequest
+from latte.promote.git import Git
+from latte.promote.history import append_entry
+from latte.promote.policy import Blocklist
+from latte.promote.release import ReleaseInfo, history_path, release_path
+
+__all__ = ["Outcome", "Workspace", "open_move", "read_release"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Workspace:
+    """Where a move happens: the repository, its base branch, remote, forge and registry."""
+
+    git: Git
+    base: str  # branch the pull request targets
+    base_commit: str
+    chain: Chain
+    blocklist: Blocklist
+    now: datetime
+    remote: str = ""  # "" when no remote is configured: commit locally only
+    forge: Forge | None = None
+
+    @classmethod
+    def open(cls, git: Git, *, base: str, remote: str, push: bool, **parts: object) -> Workspace:
+        base = base or git.current_branch()
+        base_commit = git.rev(base)
+        text = git.show(base_commit, "gitops/promotion.yaml")
+        if text is None:
+            raise PromoteError(
+                f"gitops/promotion.yaml is not committed on {base}; add and commit it first"
+            )
+        remote = remote if push and remote and git.has_remote(remote) else ""
+        return cls(
+            git=git, base=base, base_commit=base_commit,
+            chain=parse_chain(text.decode("utf-8")), remote=remote, **parts,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What a move did: ``opened`` a branch, found it ``pending``, or it was ``done`` before."""
+
+    state: str
+    branch: str
+    title: str
+    body: str = ""
+    commit: str = ""
+    pushed: bool = False
+    pull: PullRequest | None = None
+    note: str = ""
+
+
+def read_release(ws: Workspace, env: str, ref: str = "") -> tuple[bytes, ReleaseInfo]:
+    """The release file bytes of ``env`` at ``ref`` (default: the base) and their parse."""
+    ref = ref or ws.base_commit
+    if ws.git.show(ref, f"gitops/envs/{env}") is None:
+        raise PromoteError(
+            f"gitops/envs/{env}/ does not exist on {ws.base}: create the folder (values.yaml) "
+            "and commit it, then retry"
+        )
+    data = ws.git.show(ref, release_path(env))
+    if data is None:
+        return b"", ReleaseInfo.empty()
+    return data, ReleaseInfo.parse(data, release_path(env))
+
+
+def existing(ws: Workspace, branch: str, title: str) -> Outcome | None:
+    """The pending outcome when ``branch`` already exists here or on the remote."""
+    here = ws.git.branch_exists(branch)
+    there = bool(ws.remote) and ws.git.remote_branch_exists(ws.remote, branch)
+    if not (here or there):
+        return None
+    pull = ws.forge.find_open(branch) if ws.forge else None
+    return Outcome(
+        state="pending", branch=branch, title=title, pull=pull,
+        note=f"branch {branch} already exists; nothing changed",
+    )  # fmt: skip
+
+
+def open_move(
+    ws: Workspace, move: Move, branch: str, data: bytes, body: str, labels: list[str]
+) -> Outcome:
+    """Commit ``data`` as the target's release file (plus a history entry) on a new branch,
+    push it when a remote is configured, and open the pull request on the forge."""
+    if ws.forge is not None and not ws.remote:
+        raise PromoteError(
+            "a forge is configured but no git remote to push to: add the remote "
+            "(git_remote setting) or drop --no-push"
+        )
+    files = {
+        release_path(move.target): data,
+        history_path(move.target): _history(ws, move),
+    }
+    commit = ws.git.commit_files(ws.base_commit, branch, files, commit_message(move))
+    if ws.remote:
+        ws.git.push(ws.remote, branch)
+    pull = None
+    if ws.forge is not None:
+        pull = ws.forge.open(head=branch, base=ws.base, title=pull_title(move), body=body)
+        if labels:
+            ws.forge.add_labels(pull.number, labels)
+    return Outcome(
+        state="opened", branch=branch, title=pull_title(move), body=body, commit=commit,
+        pushed=bool(ws.remote), pull=pull,
+    )  # fmt: skip
+
+
+def _history(ws: Workspace, move: Move) -> bytes:
+    entry: dict[str, object] = {
+        "id": move.release.id,
+        "created": ws.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "commit": move.release.commit,
+        "action": move.action,
+        "models": move.release.model_versions(),
+    }
+    if move.action == "promote":
+        entry["from"] = move.source
+    if move.reason:
+        entry["reason"] = move.reason
+    path = history_path(move.target)
+    return append_entry(ws.git.show(ws.base_commit, path), entry, path)

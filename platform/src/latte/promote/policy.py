@@ -1,0 +1,97 @@
+"""The promotion policy: every reason a release may not enter an environment.
+
+All reasons are collected, not just the first, so one refusal tells the operator everything
+that has to change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from latte.promote.chain import EnvPolicy
+from latte.promote.release import ReleaseInfo
+
+__all__ = ["Blocklist", "Candidate", "blocked_models", "check_policy"]
+
+PASSED = "passed"
+
+
+class Blocklist(Protocol):
+    """What promotion needs from the model registry (``latte.registry`` implements it)."""
+
+    def is_blocked(self, name: str, version: int) -> bool: ...
+    def block(self, name: str, version: int, reason: str) -> object: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """A release about to move from ``source`` into the policy's environment."""
+
+    release: ReleaseInfo
+    source: str
+    landed_at: datetime  # when the source env started running it (its first-parent commit)
+    approved_by: str = ""
+
+
+def check_policy(
+    policy: EnvPolicy, candidate: Candidate, *, now: datetime, blocklist: Blocklist
+) -> list[str]:
+    """Every reason ``candidate`` may not enter ``policy.name``; empty when it may."""
+    release = candidate.release
+    if not release.id:
+        return [f"{candidate.source} has no release yet (release.id is empty)"]
+    return [
+        *_gate_reasons(policy, release),
+        *_soak_reasons(policy, candidate, now),
+        *_approval_reasons(policy, candidate),
+        *(
+            f"{name} version {version} is blocked in the registry"
+            for name, version in blocked_models(release, blocklist)
+        ),
+    ]
+
+
+def blocked_models(release: ReleaseInfo, blocklist: Blocklist) -> list[tuple[str, int]]:
+    return [
+        (pin.name, pin.version)
+        for pin in release.models.values()
+        if blocklist.is_blocked(pin.name, pin.version)
+    ]
+
+
+def _gate_reasons(policy: EnvPolicy, release: ReleaseInfo) -> list[str]:
+    required = dict.fromkeys(policy.gates, "missing")
+    results = {**required, **release.gates}
+    return [
+        f"gate '{gate}' of release {release.id} is {state} (must be {PASSED})"
+        for gate, state in results.items()
+        if state != PASSED
+    ]
+
+
+def _soak_reasons(policy: EnvPolicy, candidate: Candidate, now: datetime) -> list[str]:
+    soaked = now - candidate.landed_at
+    if soaked >= policy.soak:
+        return []
+    ready = (candidate.landed_at + policy.soak).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [
+        f"release {candidate.release.id} has soaked {_human(soaked)} in {candidate.source}, "
+        f"{policy.name} needs {_human(policy.soak)} (retry after {ready})"
+    ]
+
+
+def _approval_reasons(policy: EnvPolicy, candidate: Candidate) -> list[str]:
+    if not policy.approval or candidate.approved_by:
+        return []
+    return [
+        f"{policy.name} requires an approval recorded in the PR: "
+        "rerun with --approved-by <reviewer>"
+    ]
+
+
+def _human(delta: timedelta) -> str:
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m"

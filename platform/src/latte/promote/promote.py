@@ -1,0 +1,70 @@
+"""``latte promote``: copy a checked release one step along the chain, by pull request."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from latte.promote.describe import Move, pull_body, pull_title
+from latte.promote.errors import PolicyError, PromoteError
+from latte.promote.moves import Outcome, Workspace, existing, open_move, read_release
+from latte.promote.policy import Candidate, check_policy
+from latte.promote.release import release_path
+
+__all__ = ["promote", "promotion_branch"]
+
+
+def promotion_branch(target: str, release_id: str) -> str:
+    return f"promote/{target}/{release_id}"
+
+
+def promote(ws: Workspace, *, target: str, source: str = "", approved_by: str = "") -> Outcome:
+    """Open the promotion of ``source``'s release into ``target``, if the policy allows it.
+
+    Re-running it is safe: a release the target already runs is ``done``, one whose branch
+    exists is ``pending``; neither writes anything.
+    """
+    expected = ws.chain.source_of(target)
+    if source and source != expected:
+        raise PromoteError(
+            f"{target} takes releases from {expected}, not {source} "
+            "(the chain in gitops/promotion.yaml moves one step at a time)"
+        )
+    data, release = read_release(ws, expected)
+    if not release.id:
+        raise PromoteError(f"{expected} has no release yet; run `latte release` first")
+    current_data, current = read_release(ws, target)
+    move = Move(
+        action="promote", target=target, source=expected, source_commit=ws.base_commit,
+        release=release, current=current, approved_by=approved_by,
+    )  # fmt: skip
+    if data == current_data:
+        return Outcome(
+            state="done", branch="", title=pull_title(move),
+            note=f"{target} already runs release {release.id}; nothing to do",
+        )  # fmt: skip
+    branch = promotion_branch(target, release.id)
+    found = existing(ws, branch, pull_title(move))
+    if found is not None:
+        return found
+    policy = ws.chain.policy(target)
+    candidate = Candidate(
+        release=release, source=expected, landed_at=_landed_at(ws, expected),
+        approved_by=approved_by,
+    )  # fmt: skip
+    reasons = check_policy(policy, candidate, now=ws.now, blocklist=ws.blocklist)
+    if reasons:
+        raise PolicyError(target, reasons)
+    lines = [
+        f"gates required: {', '.join(policy.gates) or 'none'}",
+        f"soak in {expected}: {policy.soak} required, since {candidate.landed_at.isoformat()}",
+        f"approval: {approved_by or 'not required'}",
+        "no model version is blocked in the registry",
+    ]
+    return open_move(ws, move, branch, data, pull_body(move, policy.gates, lines), [])
+
+
+def _landed_at(ws: Workspace, env: str) -> datetime:
+    commits = ws.git.file_log(ws.base_commit, release_path(env), first_parent=True)
+    if not commits:
+        raise PromoteError(f"{release_path(env)} has no commit on {ws.base}; commit it first")
+    return ws.git.commit_time(commits[0])

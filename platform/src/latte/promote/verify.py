@@ -1,0 +1,75 @@
+"""``latte promote --verify``: re-check the policy for promotions a merge brought in.
+
+Run by CI when a promotion PR is merged. For every environment whose ``release.yaml`` the
+commit changed (against its first parent), the commit that last wrote the file must be a
+latte promotion or rollback (its trailers say which), the file must equal the source bytes
+it names, and the policy must still hold now.
+"""
+
+from __future__ import annotations
+
+from latte.promote.moves import Workspace
+from latte.promote.policy import Candidate, blocked_models, check_policy
+from latte.promote.release import ReleaseInfo, release_path
+
+__all__ = ["verify"]
+
+
+def verify(ws: Workspace, *, ref: str = "HEAD", pull: int = 0) -> list[str]:
+    """Every problem found with the promotions merged in ``ref``; empty when all hold."""
+    commit = ws.git.rev(ref)
+    parents = ws.git.run("show", "-s", "--format=%P", commit).split()
+    if not parents:
+        return []
+    first_env = ws.chain.names[0]
+    problems: list[str] = []
+    for env in ws.chain.names:
+        path = release_path(env)
+        if env == first_env or ws.git.show(commit, path) == ws.git.show(parents[0], path):
+            continue
+        problems += [f"{env}: {p}" for p in _verify_env(ws, commit, env, pull)]
+    return problems
+
+
+def _verify_env(ws: Workspace, commit: str, env: str, pull: int) -> list[str]:
+    path = release_path(env)
+    data = ws.git.show(commit, path) or b""
+    release = ReleaseInfo.parse(data, path)
+    writer = ws.git.file_log(commit, path)[0]
+    trailers = ws.git.trailers(writer)
+    action = trailers.get("Latte-Action", "")
+    if action not in {"promote", "rollback"} or trailers.get("Latte-Target-Env") != env:
+        return [f"{path} was changed by {writer[:12]}, not by `latte promote` or `latte rollback`"]
+    if trailers.get("Latte-Release-Id") != release.id:
+        return [
+            f"{path} holds release {release.id}, its commit says {trailers.get('Latte-Release-Id')}"
+        ]
+    if action == "rollback":
+        return [
+            f"{n} version {v} is blocked in the registry"
+            for n, v in blocked_models(release, ws.blocklist)
+        ]
+    return _verify_promotion(ws, env, data, release, trailers, pull)
+
+
+def _verify_promotion(
+    ws: Workspace, env: str, data: bytes, release: ReleaseInfo, trailers: dict[str, str], pull: int
+) -> list[str]:
+    source = ws.chain.source_of(env)
+    source_commit = trailers.get("Latte-Source-Commit", "")
+    if trailers.get("Latte-Source-Env") != source or not source_commit:
+        return [f"promoted from {trailers.get('Latte-Source-Env')!r}, the chain says {source}"]
+    if ws.git.show(source_commit, release_path(source)) != data:
+        return [
+            f"release.yaml differs from {source}'s at {source_commit[:12]} (edited after copy?)"
+        ]
+    landed = ws.git.file_log(source_commit, release_path(source), first_parent=True)[0]
+    candidate = Candidate(
+        release=release, source=source, landed_at=ws.git.commit_time(landed),
+        approved_by=trailers.get("Latte-Approved-By", ""),
+    )  # fmt: skip
+    policy = ws.chain.policy(env)
+    problems = check_policy(policy, candidate, now=ws.now, blocklist=ws.blocklist)
+    if policy.approval and ws.forge is not None and pull and not ws.forge.approvals(pull):
+        problems.append(f"pull request #{pull} has no approving review")
+    return problems

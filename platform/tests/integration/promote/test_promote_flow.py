@@ -1,0 +1,143 @@
+"""Promotion on a real git repository with a bare remote and the real registry."""
+
+from datetime import UTC, datetime
+
+import pytest
+from promote_repo import git, land_release, merge, release_text
+
+from latte.promote import PolicyError, PromoteError, promote
+
+R1 = release_text("2026.11.28.1", {"digits": 1, "tumor": 1})
+R2 = release_text("2026.11.29.1", {"digits": 2, "tumor": 1})
+
+
+def _refs(work):
+    local = git(work, "for-each-ref", "--format=%(refname) %(objectname)")
+    remote = git(work, "ls-remote", "origin")
+    return local, remote
+
+
+def _file(work, ref, path):
+    return git(work, "show", f"{ref}:{path}").encode() + b"\n"
+
+
+def test_dev_to_staging_to_production_one_commit_each_with_trailers(work, workspace):
+    land_release(work, "dev", R1)
+    main_before = git(work, "rev-parse", "main")
+
+    staged = promote(workspace(), target="staging")
+    assert staged.state == "opened"
+    assert staged.branch == "promote/staging/2026.11.28.1"
+    assert staged.pushed
+    assert git(work, "rev-parse", f"{staged.branch}^") == main_before  # exactly one commit
+    assert git(work, "ls-remote", "origin", staged.branch).startswith(staged.commit)
+    changed = git(work, "diff", "--name-only", "main", staged.branch).split()
+    assert changed == ["gitops/envs/staging/history.yaml", "gitops/envs/staging/release.yaml"]
+    assert git(work, "show", f"{staged.branch}:gitops/envs/staging/release.yaml") == R1.rstrip("\n")
+    trailers = git(work, "log", "-1", "--format=%(trailers:only,unfold)", staged.branch)
+    for line in (
+        f"Argocd-reference-commit-sha: {'c' * 40}",
+        "Latte-Action: promote",
+        "Latte-Release-Id: 2026.11.28.1",
+        "Latte-Source-Env: dev",
+        "Latte-Target-Env: staging",
+        f"Latte-Source-Commit: {main_before}",
+        "Latte-Models: digits=1, tumor=1",
+    ):
+        assert line in trailers.splitlines()
+    assert git(work, "rev-parse", "main") == main_before  # the user's branch did not move
+    merge(work, staged.branch)
+
+    with pytest.raises(PolicyError, match="production requires an approval recorded in the PR"):
+        promote(workspace(), target="production")
+    prod = promote(workspace(), target="production", approved_by="alice")
+    assert prod.state == "opened"
+    assert "Latte-Approved-By: alice" in git(work, "log", "-1", "--format=%B", prod.branch)
+    assert "approval: alice" in prod.body
+    merge(work, prod.branch)
+    for env in ("staging", "production"):
+        assert (work / f"gitops/envs/{env}/release.yaml").read_text() == R1
+        assert (work / f"gitops/envs/{env}/values.yaml").read_text().startswith(f"# {env}")
+
+
+def test_rerunning_an_open_or_done_promotion_changes_nothing(work, workspace):
+    land_release(work, "dev", R1)
+    first = promote(workspace(), target="staging")
+    before = _refs(work)
+    again = promote(workspace(), target="staging")
+    assert again.state == "pending"
+    assert "already exists; nothing changed" in again.note
+    assert _refs(work) == before
+
+    git(work, "branch", "-D", first.branch)  # gone locally, still on the remote: still pending
+    assert promote(workspace(), target="staging").state == "pending"
+
+    git(work, "fetch", "--quiet", "origin", f"{first.branch}:{first.branch}")
+    merge(work, first.branch)
+    before = _refs(work)
+    done = promote(workspace(), target="staging")
+    assert done.state == "done"
+    assert done.note == "staging already runs release 2026.11.28.1; nothing to do"
+    assert _refs(work) == before
+
+
+def test_soak_time_in_the_source_env_is_enforced(work, workspace):
+    land_release(work, "dev", R1, when=datetime.now(UTC))
+    with pytest.raises(PolicyError, match=r"has soaked 0m in dev, staging needs 1h00m"):
+        promote(workspace(), target="staging")
+    assert not git(work, "branch", "--list", "promote/*")
+
+
+def test_failed_gate_is_refused_with_every_reason(work, workspace):
+    land_release(work, "dev", release_text("2026.11.28.2", {"digits": 1}, gates="failed"))
+    with pytest.raises(PolicyError) as refused:
+        promote(workspace(), target="staging")
+    assert refused.value.reasons == [
+        "gate 'security' of release 2026.11.28.2 is failed (must be passed)"
+    ]
+
+
+def test_blocked_version_never_moves(work, workspace, registry):
+    land_release(work, "dev", R2)
+    registry.block("digits", 2, "wrong labels")
+    with pytest.raises(PolicyError, match="digits version 2 is blocked in the registry"):
+        promote(workspace(), target="staging")
+    assert _refs(work)[0].count("refs/heads/") == 1  # only main
+
+
+def test_promotion_skips_no_step_and_needs_a_release(work, workspace):
+    with pytest.raises(PromoteError, match="dev has no release yet"):
+        promote(workspace(), target="staging")
+    with pytest.raises(PromoteError, match="production takes releases from staging, not dev"):
+        promote(workspace(), target="production", source="dev")
+    with pytest.raises(PromoteError, match="first environment of the chain"):
+        promote(workspace(), target="dev")
+    with pytest.raises(PromoteError, match="unknown environment 'qa'"):
+        promote(workspace(), target="qa")
+
+
+def test_without_remote_the_branch_stays_local(work, workspace):
+    land_release(work, "dev", R1)
+    outcome = promote(workspace(push=False), target="staging")
+    assert outcome.state == "opened"
+    assert not outcome.pushed
+    assert git(work, "ls-remote", "origin", outcome.branch) == ""
+
+
+def test_a_new_environment_is_one_folder_and_one_line(work, workspace):
+    chain = (work / "gitops/promotion.yaml").read_text()
+    (work / "gitops/promotion.yaml").write_text(
+        chain.replace("  - name: staging\n", "  - {name: test}\n  - name: staging\n")
+    )
+    (work / "gitops/envs/test").mkdir()
+    (work / "gitops/envs/test/values.yaml").write_text("replicas: 1\n")
+    git(work, "add", "gitops")
+    git(work, "commit", "--quiet", "-m", "add the test env")
+    land_release(work, "dev", R1)
+    with pytest.raises(PromoteError, match="staging takes releases from test, not dev"):
+        promote(workspace(), target="staging", source="dev")
+    outcome = promote(workspace(), target="test")
+    assert outcome.branch == "promote/test/2026.11.28.1"
+    history = git(work, "show", f"{outcome.branch}:gitops/envs/test/history.yaml")
+    assert 'action: "promote"' in history
+    assert 'from: "dev"' in history
