@@ -23,6 +23,7 @@ __all__ = ["build_parser", "console_main", "main"]
 COMMAND_MODULES: tuple[str, ...] = (
     "latte.tasks.cli",
     "latte.commands.build",
+    "latte.promote.commands",
 )
 
 # Listed subcommands that are not implemented yet: name -> one-line help.
@@ -32,9 +33,6 @@ PENDING: dict[str, str] = {
     "bench": "run the Locust inference benchmarks",
     "release": "write a versioned release into gitops/envs/dev",
     "gitops": "validate the Helm chart, values and Argo CD manifests",
-    "promote": "open a promotion pull request to the next environment",
-    "rollback": "roll an environment back to its previous release",
-    "status": "show what each environment runs and what is pending",
 }
 
 
