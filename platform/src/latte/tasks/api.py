@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from latte.tasks.digests import DigestMemo
 from latte.tasks.graph import Graph
-from latte.tasks.keys import compute_manifests, diff_manifests, key_of
+from latte.tasks.keys import Manifest, compute_manifests, diff_manifests, key_of
 from latte.tasks.labels import Label
 from latte.tasks.progress import Reporter, make_reporter
 from latte.tasks.remote import open_remote
@@ -150,6 +150,26 @@ def explain(
     entry = store.get_entry(last) if last else None
     if entry is None:
         return [f"{label} has no cached run to compare with (key {key[:12]}); run it first"]
-    lines = diff_manifests(entry["manifest"], manifests[label])
     header = f"{label} misses: key {key[:12]} differs from the last cached run {str(last)[:12]}"
-    return [header, *(f"  {line}" for line in lines)]
+    return [header, *_diff_tree(store, entry["manifest"], manifests, label, "  ")]
+
+
+def _diff_tree(
+    store: LocalStore,
+    old: Manifest,
+    manifests: Mapping[Label, Manifest],
+    label: Label,
+    indent: str,
+) -> list[str]:
+    """Differences of ``label``, then, for each changed dependency, that dependency's own."""
+    new = manifests[label]
+    lines = [indent + line for line in diff_manifests(old, new)]
+    for dep, old_key in sorted(old.get("deps", {}).items()):
+        new_key = new["deps"].get(dep)
+        dep_entry = store.get_entry(old_key) if new_key not in (None, old_key) else None
+        if dep_entry is not None:
+            lines.append(f"{indent}because {dep} changed:")
+            lines += _diff_tree(
+                store, dep_entry["manifest"], manifests, Label.parse(dep), indent + "  "
+            )
+    return lines

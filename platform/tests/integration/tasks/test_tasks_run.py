@@ -144,6 +144,8 @@ def test_why_names_the_changed_input(settings, repo):
     assert "misses" in lines[0]
     assert any(line.strip().startswith("input a/use.txt:") for line in lines)
     assert any("dependency key of //a:gen" in line for line in lines)
+    cause = lines.index("  because //a:gen changed:")
+    assert lines[cause + 1] == "    env TASKS_TEST_FLAVOUR: '<unset>' -> 'y'"
     assert not any("b/" in line for line in lines)
 
 
