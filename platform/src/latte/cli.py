@@ -23,12 +23,12 @@ __all__ = ["build_parser", "console_main", "main"]
 COMMAND_MODULES: tuple[str, ...] = (
     "latte.tasks.cli",
     "latte.commands.build",
+    "latte.registry.cli",
     "latte.promote.commands",
 )
 
 # Listed subcommands that are not implemented yet: name -> one-line help.
 PENDING: dict[str, str] = {
-    "registry": "list, register, alias and block model versions",
     "serve": "start the inference gateway on the built models",
     "bench": "run the Locust inference benchmarks",
     "release": "write a versioned release into gitops/envs/dev",

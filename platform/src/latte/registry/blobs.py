@@ -1,0 +1,110 @@
+"""Content-addressed trees on any :class:`ArtifactStore`, verified on every read.
+
+Layout: ``blobs/sha256/<file hex>`` per distinct file content, and
+``trees/sha256/<tree hex>.json`` (the manifest), written last: a manifest present means
+every blob it names is present too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from pathlib import Path
+
+from latte.registry.artifacts import ArtifactStore
+from latte.registry.digest import DIGEST_PREFIX, Manifest, file_sha256
+from latte.registry.errors import IntegrityError
+
+__all__ = [
+    "blob_key",
+    "copy_tree",
+    "download_tree",
+    "has_tree",
+    "load_manifest",
+    "manifest_key",
+    "upload_tree",
+]
+
+
+def blob_key(file_hex: str) -> str:
+    return f"blobs/sha256/{file_hex}"
+
+
+def manifest_key(digest: str) -> str:
+    return f"trees/sha256/{digest.removeprefix(DIGEST_PREFIX)}.json"
+
+
+def has_tree(store: ArtifactStore, digest: str) -> bool:
+    return store.exists(manifest_key(digest))
+
+
+def upload_tree(store: ArtifactStore, root: Path, manifest: Manifest) -> int:
+    """Upload the blobs the store lacks, then the manifest; returns how many blobs were sent."""
+    sent = 0
+    for entry in manifest.files:
+        key = blob_key(entry.sha256)
+        if not store.exists(key):
+            store.put_file(key, root / entry.path)
+            sent += 1
+    store.put_bytes(manifest_key(manifest.digest), manifest.to_json())
+    return sent
+
+
+def load_manifest(store: ArtifactStore, digest: str) -> Manifest:
+    key = manifest_key(digest)
+    manifest = Manifest.from_json(store.get_bytes(key), where=f"{key} in {store.describe()}")
+    if manifest.digest != digest:
+        raise IntegrityError(
+            f"manifest {key} in {store.describe()} claims {manifest.digest}, expected {digest}; "
+            "the store is corrupt: restore it from a backup"
+        )
+    return manifest
+
+
+def download_tree(store: ArtifactStore, digest: str, dest: Path) -> Manifest:
+    """Materialise the tree at ``dest`` (which must not exist), verified, or not at all."""
+    manifest = load_manifest(store, digest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}-"))
+    try:
+        tree = hashlib.sha256()
+        for entry in manifest.files:
+            target = staging / entry.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            store.get_file(blob_key(entry.sha256), target)
+            _check_blob(store, entry.sha256, target)
+            tree.update(entry.path.encode("utf-8") + b"\0")
+            tree.update(target.read_bytes())
+        _check_tree(store, digest, DIGEST_PREFIX + tree.hexdigest())
+        staging.rename(dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return manifest
+
+
+def copy_tree(source: ArtifactStore, target: ArtifactStore, digest: str) -> Manifest:
+    """Copy one tree between stores, verifying every blob and the tree digest on the way."""
+    with tempfile.TemporaryDirectory(prefix="latte-copy-") as scratch:
+        folder = Path(scratch) / "tree"
+        manifest = download_tree(source, digest, folder)
+        upload_tree(target, folder, manifest)
+    return manifest
+
+
+def _check_blob(store: ArtifactStore, expected: str, path: Path) -> None:
+    actual = file_sha256(path)
+    if actual != expected:
+        raise IntegrityError(
+            f"blob {blob_key(expected)} in {store.describe()} has sha256 {actual}: it is "
+            "corrupt; restore the artifact store from a backup"
+        )
+
+
+def _check_tree(store: ArtifactStore, expected: str, actual: str) -> None:
+    if actual != expected:
+        raise IntegrityError(
+            f"tree {expected} in {store.describe()} verifies as {actual}; the store is corrupt: "
+            "restore it from a backup"
+        )

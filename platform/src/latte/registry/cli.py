@@ -1,0 +1,233 @@
+"""``latte registry ...``: list, show, register, alias, block, export-repo, backup, restore."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import getpass
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from latte.registry.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from latte.config import Settings
+    from latte.registry.registry import Registry
+    from latte.registry.values import ModelVersion
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    """Add ``latte registry`` and its subcommands to the CLI."""
+    parser = subparsers.add_parser(
+        "registry", help="list, register, alias and block model versions"
+    )
+    parser.add_argument("--registry-url", help="metadata database URL (overrides registry_url)")
+    parser.add_argument("--artifact-store-url", help="folder or s3://bucket/prefix for artifacts")
+    commands = parser.add_subparsers(dest="registry_command", metavar="SUBCOMMAND", required=True)
+    _add(commands, "list", "list registered versions", _list, ("name", {"nargs": "?"}), _JSON)
+    _add(
+        commands,
+        "show",
+        "show one version (NAME, NAME@VERSION or NAME@ALIAS)",
+        _show,
+        ("selector", {}),
+        _JSON,
+    )
+    _add(
+        commands,
+        "register",
+        "register an exported model folder",
+        _register,
+        ("name", {}),
+        ("artifact_dir", {"type": Path}),
+        ("--metrics", {"type": Path, "help": "JSON file: {name: number}"}),
+        ("--lineage", {"action": "append", "default": [], "metavar": "KEY=VALUE"}),
+        ("--expect-digest", {"help": "refuse unless the folder has this sha256:... digest"}),
+        _JSON,
+    )
+    _add(
+        commands,
+        "alias",
+        "point an alias (e.g. production:champion) at a version",
+        _alias,
+        ("name", {}),
+        ("alias", {}),
+        ("version", {"type": _positive}),
+    )
+    _add(
+        commands,
+        "block",
+        "block a version so it cannot be promoted or served",
+        _block,
+        ("name", {}),
+        ("version", {"type": _positive}),
+        ("--reason", {"required": True}),
+    )
+    _add(
+        commands,
+        "export-repo",
+        "write a Triton model repository (folder or s3://...)",
+        _export,
+        ("dest", {}),
+        ("selectors", {"nargs": "*", "metavar": "SELECTOR"}),
+    )
+    _add(
+        commands,
+        "backup",
+        "back up metadata and artifacts into a new folder",
+        _backup,
+        ("dest", {"type": Path}),
+    )
+    _add(
+        commands,
+        "restore",
+        "restore a backup folder into an empty registry",
+        _restore,
+        ("source", {"type": Path}),
+    )
+    _add(commands, "audit", "print the audit log", _audit, ("name", {"nargs": "?"}), _JSON)
+
+
+_JSON = ("--json", {"action": "store_true", "help": "print JSON"})
+
+
+def _add(commands: Any, name: str, help_text: str, handler: Any, *arguments: Any) -> None:
+    command = commands.add_parser(name, help=help_text)
+    for flag, options in arguments:
+        command.add_argument(flag, **options)
+    command.set_defaults(handler=lambda args, settings: _run(handler, args, settings))
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"version must be a positive integer, got {text!r}")
+    return int(text)
+
+
+def _run(handler: Any, args: argparse.Namespace, settings: Settings) -> int:
+    from latte.registry.registry import open_registry  # deferred: keeps `latte --help` fast
+
+    overrides = {"registry_url": args.registry_url, "artifact_store_url": args.artifact_store_url}
+    settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v})
+    with open_registry(settings, actor=_actor()) as registry:
+        return int(handler(registry, args))
+
+
+def _actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, e.g. an arbitrary uid in a container
+        return "unknown"
+
+
+def _print_versions(versions: list[ModelVersion], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([mv.to_dict() for mv in versions], indent=1))
+        return
+    for mv in versions:
+        state = f"BLOCKED: {mv.blocked_reason}" if mv.blocked else ""
+        created = mv.created.strftime("%Y-%m-%d %H:%M")
+        print(f"{mv.name:<24} {mv.version:>5}  {mv.digest[:19]}  {created}  {state}".rstrip())
+
+
+def _list(registry: Registry, args: argparse.Namespace) -> int:
+    _print_versions(registry.list(args.name), args.json)
+    return 0
+
+
+def _show(registry: Registry, args: argparse.Namespace) -> int:
+    from latte.registry.values import parse_selector
+
+    mv = registry.resolve_selector(parse_selector(args.selector))
+    data = mv.to_dict()
+    data["aliases"] = sorted(a for a, v in registry.aliases(mv.name).items() if v == mv.version)
+    print(json.dumps(data, indent=1) if args.json else _describe(data))
+    return 0
+
+
+def _describe(data: dict[str, Any]) -> str:
+    lines = [f"{data['name']} version {data['version']}"]
+    for key in ("digest", "created", "created_by", "blocked_reason", "aliases"):
+        lines.append(f"  {key}: {data[key]}")
+    lines += [f"  metric {k}: {v}" for k, v in sorted(data["metrics"].items())]
+    lines += [f"  lineage {k}: {v}" for k, v in sorted(data["lineage"].items())]
+    return "\n".join(lines)
+
+
+def _register(registry: Registry, args: argparse.Namespace) -> int:
+    mv = registry.register(
+        args.name,
+        args.artifact_dir,
+        metrics=_read_metrics(args.metrics) if args.metrics else None,
+        lineage=dict(_pair(item) for item in args.lineage),
+        expected_digest=args.expect_digest,
+    )
+    _print_versions([mv], args.json)
+    return 0
+
+
+def _read_metrics(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError(f"--metrics {path}: not a readable JSON file ({exc})") from exc
+
+
+def _pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise InvalidInputError(f"--lineage {text!r}: write KEY=VALUE, e.g. git_commit=abc123")
+    return key, value
+
+
+def _alias(registry: Registry, args: argparse.Namespace) -> int:
+    registry.set_alias(args.name, args.alias, args.version)
+    print(f"{args.name} {args.alias} -> version {args.version}")
+    return 0
+
+
+def _block(registry: Registry, args: argparse.Namespace) -> int:
+    mv = registry.block(args.name, args.version, args.reason)
+    print(f"{mv.name} version {mv.version} blocked: {mv.blocked_reason}")
+    return 0
+
+
+def _export(registry: Registry, args: argparse.Namespace) -> int:
+    result = registry.export_repository(args.dest, args.selectors)
+    for mv in result.versions:
+        print(f"exported {mv.name} version {mv.version} ({mv.digest})")
+    print(f"model repository: {result.triton_url}")
+    return 0
+
+
+def _backup(registry: Registry, args: argparse.Namespace) -> int:
+    from latte.registry.backup import backup_registry
+
+    count = backup_registry(registry, args.dest)
+    print(f"backed up {count} versions to {args.dest}")
+    return 0
+
+
+def _restore(registry: Registry, args: argparse.Namespace) -> int:
+    from latte.registry.backup import restore_registry
+
+    count = restore_registry(registry, args.source)
+    print(f"restored {count} versions from {args.source}; every digest verified")
+    return 0
+
+
+def _audit(registry: Registry, args: argparse.Namespace) -> int:
+    entries = registry.audit(args.name)
+    if args.json:
+        print(json.dumps([entry.to_dict() for entry in entries], indent=1))
+        return 0
+    for entry in entries:
+        version = "" if entry.version is None else f" v{entry.version}"
+        at = entry.at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        print(
+            f"{at} {entry.actor} {entry.action} {entry.model}{version} {json.dumps(entry.detail)}"
+        )
+    return 0

@@ -1,0 +1,319 @@
+"""The registry: versions, aliases and blocks over a SQL database and an artifact store."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, Engine
+
+from latte.registry import _queries as q
+from latte.registry.artifacts import ArtifactStore, open_store
+from latte.registry.blobs import download_tree, upload_tree
+from latte.registry.db import database_url, make_engine, migrate, translate_db_errors
+from latte.registry.digest import check_digest, hash_tree
+from latte.registry.errors import BlockedError, IntegrityError, InvalidInputError, NotFoundError
+from latte.registry.schema import aliases, models, versions
+from latte.registry.values import (
+    AuditEntry,
+    ModelVersion,
+    Selector,
+    check_name,
+    clean_lineage,
+    clean_metrics,
+    parse_selector,
+    split_alias,
+)
+
+if TYPE_CHECKING:
+    from latte.config import Settings
+    from latte.registry.export import ExportResult
+
+__all__ = ["Registry", "open_registry"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Registry:
+    """Model versions (immutable, content-addressed), aliases per environment, an audit log.
+
+    ``on_uploaded`` is called with the digest after the artifacts are stored and before the
+    metadata commits: tests use it to kill the process at exactly that point.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        store: ArtifactStore,
+        *,
+        actor: str = "latte",
+        settings: Settings | None = None,
+        on_uploaded: Callable[[str], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.actor = actor
+        self.settings = settings
+        self._on_uploaded = on_uploaded
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with translate_db_errors(self.engine), self.engine.begin() as connection:
+            yield connection
+
+    # -- registering ---------------------------------------------------------------------
+
+    def register(
+        self,
+        name: str,
+        artifact_dir: Path,
+        *,
+        metrics: Mapping[str, Any] | None = None,
+        lineage: Mapping[str, Any] | None = None,
+        expected_digest: str | None = None,
+    ) -> ModelVersion:
+        """Store the tree and record a new version; the same digest returns the existing one."""
+        check_name(name)
+        metric_map, lineage_map = clean_metrics(metrics), clean_lineage(lineage)
+        if expected_digest is not None:
+            check_digest(expected_digest)
+        manifest = hash_tree(Path(artifact_dir))
+        if expected_digest is not None and expected_digest != manifest.digest:
+            raise IntegrityError(
+                f"{artifact_dir} has digest {manifest.digest}, expected {expected_digest}; "
+                "the artifacts changed after the build: rebuild the model"
+            )
+        existing = self.find(name, manifest.digest)
+        if existing is not None:
+            return existing
+        upload_tree(self.store, Path(artifact_dir), manifest)
+        if self._on_uploaded is not None:
+            self._on_uploaded(manifest.digest)
+        try:
+            return self._commit_version(name, manifest.digest, metric_map, lineage_map)
+        except sa_exc.IntegrityError:
+            # Another process registered the same digest first: that version is the answer.
+            found = self.find(name, manifest.digest)
+            if found is None:
+                raise
+            return found
+
+    def _commit_version(
+        self, name: str, digest: str, metric_map: dict[str, float], lineage_map: dict[str, str]
+    ) -> ModelVersion:
+        now = _now()
+        with translate_db_errors(self.engine), self.engine.begin() as connection:
+            q.ensure_model(connection, name, now)
+            model, version = q.next_version(connection, name)
+            values = {"digest": digest, "created_at": now, "created_by": self.actor}
+            version_id = q.insert_version(connection, model, version, values)
+            q.insert_details(connection, version_id, metric_map, lineage_map)
+            self._audit(connection, "register", name, version, {"digest": digest})
+        return self.get(name, version)
+
+    def _audit(
+        self, connection: Connection, action: str, name: str, version: int | None, detail: Any
+    ) -> None:
+        q.add_audit(
+            connection,
+            at=_now(),
+            actor=self.actor,
+            action=action,
+            model=name,
+            version=version,
+            detail=detail,
+        )
+
+    # -- reading -------------------------------------------------------------------------
+
+    def list(self, name: str | None = None) -> list[ModelVersion]:
+        """Every version (of one model, or of all), ordered by name then version."""
+        condition = sa.true() if name is None else models.c.name == check_name(name)
+        with self._read() as connection:
+            return q.load_versions(connection, condition)
+
+    def models(self) -> builtins.list[str]:
+        with self._read() as connection:
+            return list(
+                connection.execute(sa.select(models.c.name).order_by(models.c.name)).scalars()
+            )
+
+    def get(self, name: str, version: int) -> ModelVersion:
+        condition = sa.and_(models.c.name == check_name(name), versions.c.version == version)
+        with self._read() as connection:
+            found = q.load_versions(connection, condition)
+        if not found:
+            raise NotFoundError(self._missing(name, f"version {version}"))
+        return found[0]
+
+    def find(self, name: str, digest: str) -> ModelVersion | None:
+        """The version of ``name`` with this digest, if it was registered."""
+        condition = sa.and_(
+            models.c.name == check_name(name), versions.c.digest == check_digest(digest)
+        )
+        with self._read() as connection:
+            found = q.load_versions(connection, condition)
+        return found[0] if found else None
+
+    def latest(self, name: str, *, include_blocked: bool = False) -> ModelVersion:
+        candidates = [mv for mv in self.list(name) if include_blocked or not mv.blocked]
+        if not candidates:
+            raise NotFoundError(self._missing(name, "an unblocked version"))
+        return candidates[-1]
+
+    def resolve(self, name: str, alias: str) -> ModelVersion:
+        """The version an alias such as ``production:champion`` points at."""
+        environment, short = split_alias(alias)
+        query = (
+            sa.select(aliases.c.version)
+            .select_from(aliases.join(models, aliases.c.model_id == models.c.id))
+            .where(models.c.name == check_name(name))
+            .where(aliases.c.environment == environment, aliases.c.alias == short)
+        )
+        with self._read() as connection:
+            version = connection.execute(query).scalar()
+        if version is None:
+            raise NotFoundError(self._missing(name, f"alias {alias!r}"))
+        return self.get(name, int(version))
+
+    def select(self, name: str, selector: str | int | None = None) -> ModelVersion:
+        """A version by number, alias, or (``None``) the latest unblocked one."""
+        if selector is None:
+            return self.resolve_selector(Selector(check_name(name)))
+        return self.resolve_selector(parse_selector(f"{name}@{selector}"))
+
+    def resolve_selector(self, selector: Selector) -> ModelVersion:
+        if selector.version is not None:
+            return self.get(selector.name, selector.version)
+        if selector.alias is not None:
+            return self.resolve(selector.name, selector.alias)
+        return self.latest(selector.name)
+
+    def aliases(self, name: str | None = None) -> dict[str, int]:
+        """``{"production:champion": 3, ...}`` for one model (or ``"model/alias"`` keys for all)."""
+        with self._read() as connection:
+            rows = q.load_aliases(connection, None if name is None else check_name(name))
+        if name is not None:
+            return {row["alias"]: row["version"] for row in rows}
+        return {f"{row['model']}/{row['alias']}": row["version"] for row in rows}
+
+    def is_blocked(self, name: str, version: int) -> bool:
+        return self.get(name, version).blocked
+
+    def audit(self, name: str | None = None) -> builtins.list[AuditEntry]:
+        with self._read() as connection:
+            return q.load_audit(connection, name)
+
+    def _missing(self, name: str, what: str) -> str:
+        with self._read() as connection:
+            known = q.model_id(connection, name) is not None
+        if not known:
+            return f"unknown model {name!r}; see 'latte registry list' for registered models"
+        return f"model {name!r} has no {what}; see 'latte registry list {name}'"
+
+    # -- changing ------------------------------------------------------------------------
+
+    def set_alias(self, name: str, alias: str, version: int) -> ModelVersion:
+        """Point ``alias`` at ``version`` (moving it if it pointed elsewhere)."""
+        environment, short = split_alias(alias)
+        target = self.get(name, version)
+        if target.blocked:
+            raise BlockedError(
+                f"{name} version {version} is blocked ({target.blocked_reason}); "
+                "alias another version"
+            )
+        with translate_db_errors(self.engine), self.engine.begin() as connection:
+            model = q.model_id(connection, name)
+            previous = connection.execute(
+                sa.select(aliases.c.version).where(
+                    aliases.c.model_id == model,
+                    aliases.c.environment == environment,
+                    aliases.c.alias == short,
+                )
+            ).scalar()
+            row = {"model_id": model, "environment": environment, "alias": short}
+            statement = q.upsert(connection, aliases).values(
+                **row, version=version, updated_at=_now()
+            )
+            connection.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["model_id", "environment", "alias"],
+                    set_={"version": version, "updated_at": statement.excluded.updated_at},
+                )
+            )
+            detail = {"alias": alias, "from": previous, "to": version}
+            self._audit(connection, "alias", name, version, detail)
+        return target
+
+    def block(self, name: str, version: int, reason: str) -> ModelVersion:
+        """Block a version: it can no longer be aliased or exported. Idempotent."""
+        if not reason.strip():
+            raise InvalidInputError("a block needs a reason: say why this version is bad")
+        target = self.get(name, version)
+        if target.blocked:
+            return target
+        with translate_db_errors(self.engine), self.engine.begin() as connection:
+            model = q.model_id(connection, name)
+            connection.execute(
+                versions.update()
+                .where(versions.c.model_id == model, versions.c.version == version)
+                .values(blocked_reason=reason.strip(), blocked_at=_now())
+            )
+            self._audit(connection, "block", name, version, {"reason": reason.strip()})
+        return self.get(name, version)
+
+    # -- artifacts -----------------------------------------------------------------------
+
+    def fetch(self, name: str, version: int, dest: Path) -> Path:
+        """A verified copy of the version's tree at ``dest`` (which must not exist yet)."""
+        target = self.get(name, version)
+        if dest.exists():
+            raise InvalidInputError(f"{dest} already exists; pick a new folder to fetch into")
+        download_tree(self.store, target.digest, dest)
+        return dest
+
+    def export_repository(self, dest: str | Path, selectors: Sequence[str] = ()) -> ExportResult:
+        """Write a Triton model repository for ``selectors`` (default: latest of each model)."""
+        from latte.registry.export import export_repository
+
+        return export_repository(self, dest, selectors)
+
+
+def open_registry(
+    settings: Settings,
+    *,
+    actor: str = "latte",
+    on_uploaded: Callable[[str], None] | None = None,
+) -> Registry:
+    """Connect to the configured database (migrating it) and artifact store."""
+    engine = make_engine(database_url(settings))
+    try:
+        migrate(engine)
+        store = open_store(settings.artifact_store_url, settings)
+    except BaseException:
+        engine.dispose()
+        raise
+    return Registry(engine, store, actor=actor, settings=settings, on_uploaded=on_uploaded)
