@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from latte.tasks.digests import DigestMemo
+from latte.tasks.errors import TargetFailedError
 from latte.tasks.graph import Graph
 from latte.tasks.keys import Manifest, compute_manifests, diff_manifests, key_of
 from latte.tasks.labels import Label
@@ -38,6 +39,12 @@ class RunReport:
 
     def by_status(self, status: str) -> list[str]:
         return [r.label for r in self.results if r.status == status]
+
+    def raise_for_failure(self) -> None:
+        """Raise :class:`TargetFailedError` naming the failed targets, if any."""
+        if not self.ok:
+            failed = ", ".join(self.by_status("failed")) or "none (the run stopped)"
+            raise TargetFailedError(f"failed: {failed}; see the logs above")
 
     def summary(self) -> str:
         counts = Counter(r.status for r in self.results)
@@ -120,7 +127,7 @@ def run_targets(
         memo.save()
     results = tuple(
         runner.results.get(label)
-        or TargetResult(str(label), "skipped", key_of(manifests[label]), 0.0)
+        or TargetResult(str(label), "skipped", key_of(manifests[label]), 0.0, runner.outs(label))
         for label in selected
     )
     return RunReport(results=results, seconds=time.perf_counter() - started)

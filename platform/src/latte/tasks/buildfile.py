@@ -125,8 +125,10 @@ def _check_target(rel: str, target: Target) -> None:
             part.format(python="", build_dir="", root="")
         except (KeyError, ValueError, IndexError) as exc:
             raise BuildFileError(
-                rel, name, f"command part {part!r} has a bad placeholder ({exc}); use {{python}}, "
-                "{build_dir} or {root}, and {{ }} for literal braces"
+                rel,
+                name,
+                f"command part {part!r} has a bad placeholder ({exc}); use {{python}}, "
+                "{build_dir} or {root}, and {{ }} for literal braces",
             ) from exc
     for variable in target.env:
         if not _ENV_NAME.match(variable):

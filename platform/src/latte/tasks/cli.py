@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from latte.tasks.affected import affected_targets, changed_files
 from latte.tasks.api import RunReport, explain, load_graph, run_targets
-from latte.tasks.errors import TaskError
+from latte.tasks.errors import TargetFailedError, TaskError
 from latte.tasks.store import LocalStore
 
 if TYPE_CHECKING:
@@ -74,10 +74,11 @@ def register(subparsers: Any) -> None:
 def report_exit_code(report: RunReport) -> int:
     """Print the summary line; 0 if every target is up to date, else 1."""
     print(report.summary())
-    if not report.ok:
-        failed = ", ".join(report.by_status("failed")) or "none"
-        print(f"latte: error: failed: {failed}; see the logs above", file=sys.stderr)
-        return 1
+    try:
+        report.raise_for_failure()
+    except TargetFailedError as exc:
+        print(f"latte: error: {exc}", file=sys.stderr)
+        return exc.exit_code
     return 0
 
 

@@ -34,10 +34,13 @@ STATUSES = ("cached", "restored", "remote", "built", "failed", "skipped")
 
 @dataclasses.dataclass(frozen=True)
 class TargetResult:
+    """One target's outcome; ``outs`` are its declared outputs, relative to the repo root."""
+
     label: str
     status: str
     key: str
     seconds: float
+    outs: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass
@@ -63,7 +66,8 @@ class TargetRunner:
         status, logs = self._from_cache(label, key) or self._build(label, key)
         seconds = time.perf_counter() - started
         with self._lock:
-            self.results[label] = TargetResult(str(label), status, key, seconds)
+            outs = self.outs(label)
+            self.results[label] = TargetResult(str(label), status, key, seconds, outs)
             self.reporter.finished(str(label), status, seconds, logs)
         return status != "failed"
 
@@ -121,12 +125,15 @@ class TargetRunner:
         data = self.local.read_blob(digest) if digest else b""
         return (data or b"").decode("utf-8", errors="replace")
 
+    def outs(self, label: Label) -> tuple[str, ...]:
+        build_dir = str(self.manifests[label]["build_dir"])
+        return tuple(
+            out.replace("{build_dir}", build_dir) for out in self.graph.targets[label].outs
+        )
+
     def _build(self, label: Label, key: str) -> tuple[str, tuple[str, str]]:
         target = self.graph.targets[label]
-        outs = [
-            out.replace("{build_dir}", str(self.manifests[label]["build_dir"]))
-            for out in target.outs
-        ]
+        outs = self.outs(label)
         remove_outputs(self.graph.root, outs)
         result = run_action(
             target, root=self.graph.root, build_dir=self.build_dir, environ=self.environ

@@ -9,7 +9,7 @@ import pytest
 from tasks_repo import write_repo
 
 from latte.config import load_settings
-from latte.tasks import TaskError, explain, run_targets, target_keys
+from latte.tasks import TargetFailedError, TaskError, explain, run_targets, target_keys
 from latte.tasks.progress import PlainReporter
 
 ENV: dict[str, str] = {"PATH": "/usr/bin:/bin"}
@@ -32,6 +32,8 @@ def test_cold_run_builds_in_dependency_order_then_everything_hits(settings, repo
     assert [r.label for r in report.results] == ["//a:gen", "//a:use", "//b:solo", "//b:top"]
     assert set(statuses(report).values()) == {"built"}
     assert (repo / "build/b/top/data.txt").read_text() == "use\none\ntwo\nsolo\n"
+    assert report.results[0].outs == ("build/a/gen",)
+    report.raise_for_failure()
     assert "  | built build/a/gen" in text
     again, replay = run(settings)
     assert set(statuses(again).values()) == {"cached"}
@@ -103,6 +105,8 @@ def test_failure_stops_the_run_and_keep_going_runs_independent_targets(settings,
     assert statuses(report)["//a:gen"] == "failed"
     assert statuses(report)["//a:use"] == "skipped"
     assert "exited with code 3" in text
+    with pytest.raises(TargetFailedError, match="failed: //a:gen; see the logs above"):
+        report.raise_for_failure()
     kept, _ = run(settings, jobs=1, keep_going=True)
     assert statuses(kept) == {
         "//a:gen": "failed",
