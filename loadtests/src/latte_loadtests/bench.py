@@ -1,0 +1,221 @@
+"""One benchmark run, end to end: target, request pools, sweep, gate, capacity, report.
+
+Steps in order: check the plan -> start (or reach) the target -> read each model's input from
+its metadata -> pre-encode bodies from the test split -> sweep -> write the report -> gate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from latte_loadtests import __version__
+from latte_loadtests.device import Device, detect_device
+from latte_loadtests.errors import BenchUsageError, SloFailedError, TargetUnreachableError
+from latte_loadtests.gate import capacity_plan, evaluate_slo
+from latte_loadtests.payloads import InputSpec, RequestBody, build_pool, test_split
+from latte_loadtests.plot import plot_sweep
+from latte_loadtests.profiles import Profiles, Slo, SweepPlan
+from latte_loadtests.promscrape import scrape
+from latte_loadtests.report import print_table, write_json, write_steps_csv
+from latte_loadtests.scenarios import make_user_class
+from latte_loadtests.stack import local_gateway
+from latte_loadtests.sweep import StepResult, run_sweep
+
+__all__ = ["BenchRequest", "run_benchmark"]
+
+# Above this share of one core the (single-threaded, gevent) generator may be the bottleneck.
+GENERATOR_CPU_LIMIT = 90.0
+# what a run writes beside bench.json (names relative to its folder)
+_FILES = {
+    "locust_csv": "locust_stats.csv",
+    "locust_history_csv": "locust_stats_history.csv",
+    "locust_html": "locust.html",
+    "sweep_csv": "sweep.csv",
+    "plot": "sweep.png",
+    "gateway_log": "gateway.log",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchRequest:
+    """What to benchmark. One model is a per-model run; several make the mixed-model run."""
+
+    models: tuple[str, ...]
+    build_dir: Path
+    profiles: Profiles
+    plan: SweepPlan
+    url: str = ""  # empty: start the local gateway on the built model repository
+    metrics_url: str = ""  # empty: <url>/metrics
+    encoding: str = "binary"
+    out_dir: Path | None = None
+    expected_device: str = ""  # LATTE_BENCH_DEVICE: what the task runner's key says
+
+    @property
+    def name(self) -> str:
+        return self.models[0] if len(self.models) == 1 else "mixed"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Target:
+    url: str
+    metrics_url: str
+    kind: str
+    device: Device
+
+
+def run_benchmark(request: BenchRequest, console: Console | None = None) -> dict[str, Any]:
+    """Run the sweep and write the report; raise SloFailedError after writing a failed one."""
+    console = console or Console(stderr=True)
+    slo = _strictest_slo(request)
+    out_dir = request.out_dir or request.build_dir / "bench" / request.name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "bench.json").unlink(missing_ok=True)  # never leave an old success behind
+    started = _now()
+    with _target(request, out_dir) as target:
+        pools = {model: _pool(request, target.url, model) for model in request.models}
+        console.print(f"benchmarking {request.name} at {target.url} ({target.kind})")
+        steps = run_sweep(
+            host=target.url,
+            user_class=make_user_class(pools),
+            plan=request.plan,
+            out_dir=out_dir,
+            metrics_url=target.metrics_url,
+            on_step=lambda s: console.print(f"  {s.concurrency} users: {s.rps:.0f} req/s"),
+        )
+    report = _report(request, target, slo, steps, started)
+    write_steps_csv(out_dir / "sweep.csv", steps)
+    plot_sweep(f"{request.name}: latency and throughput", steps, slo, out_dir / "sweep.png")
+    write_json(out_dir / "bench.json", report)
+    print_table(report, console)
+    if not report["slo"]["passed"]:
+        raise SloFailedError(f"{report['slo']['message']}; report in {out_dir / 'bench.json'}")
+    return report
+
+
+def _strictest_slo(request: BenchRequest) -> Slo:
+    slos = [request.profiles.model(m).slo for m in request.models]
+    for slo in slos:
+        if slo.at_concurrency not in request.plan.concurrency:
+            raise BenchUsageError(
+                f"the SLO is measured at concurrency {slo.at_concurrency} but the sweep runs "
+                f"{list(request.plan.concurrency)}; add it to --concurrency"
+            )
+    return min(slos, key=lambda s: (s.p95_ms, s.max_error_rate))
+
+
+@contextlib.contextmanager
+def _target(request: BenchRequest, out_dir: Path) -> Iterator[_Target]:
+    if request.url:
+        url = request.url.rstrip("/")
+        metrics_url = request.metrics_url or f"{url}/metrics"
+        yield _Target(url, metrics_url, "url", _remote_device(metrics_url))
+        return
+    device = detect_device()
+    if request.expected_device and request.expected_device != device.key():
+        raise BenchUsageError(
+            f"LATTE_BENCH_DEVICE is {request.expected_device!r} but this machine serves on "
+            f"{device.key()!r}; unset it or run through 'latte bench', which sets it"
+        )
+    repository = request.build_dir / "model-repository"
+    with local_gateway(repository, out_dir / "gateway.log") as gateway:
+        yield _Target(gateway.url, f"{gateway.url}/metrics", "local gateway", device)
+
+
+def _remote_device(metrics_url: str) -> Device:
+    """A remote server's device is only visible through Triton's GPU metrics."""
+    metrics = scrape(metrics_url)
+    if metrics is not None and metrics.gpu:
+        return Device("gpu", "reported by Triton nv_gpu_* metrics", source=metrics_url)
+    return Device("unknown", "remote target (no GPU metrics)", count=0, source=metrics_url)
+
+
+def _pool(request: BenchRequest, url: str, model: str) -> list[RequestBody]:
+    profile = request.profiles.model(model)
+    spec = InputSpec.from_metadata(model, _metadata(url, model))
+    rows = test_split(profile.dataset, test_fraction=profile.test_fraction, seed=profile.seed)
+    return build_pool(spec, rows, batch_sizes=profile.batch_sizes, encoding=request.encoding)
+
+
+def _metadata(url: str, model: str) -> dict[str, Any]:
+    try:
+        with urllib.request.urlopen(f"{url}/v2/models/{model}", timeout=10) as answer:  # noqa: S310
+            return dict(json.loads(answer.read()))
+    except urllib.error.HTTPError as exc:
+        raise TargetUnreachableError(
+            f"{url} answered HTTP {exc.code} for model {model!r} metadata; check that the "
+            "server loaded it (GET /v2/models/<name>)"
+        ) from exc
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise TargetUnreachableError(
+            f"cannot reach {url} ({reason}); start the server or drop --url to start the "
+            "local gateway"
+        ) from exc
+
+
+def _report(
+    request: BenchRequest,
+    target: _Target,
+    slo: Slo,
+    steps: list[StepResult],
+    started: str,
+) -> dict[str, Any]:
+    profiles = [request.profiles.model(m) for m in request.models]
+    gate = evaluate_slo(request.name, slo, steps)
+    capacity = capacity_plan(
+        slo,
+        steps,
+        target_rps=sum(p.target_rps for p in profiles),
+        policy=request.profiles.capacity,
+    )
+    return {
+        "status": "passed" if gate.passed else "failed",
+        "model": request.name,
+        "models": list(request.models),
+        "started_at": started,
+        "finished_at": _now(),
+        "tool": {"latte_loadtests": __version__, "locust_user": "FastHttpUser"},
+        "target": {"url": target.url, "kind": target.kind, "metrics_url": target.metrics_url},
+        "device": target.device.as_dict(),
+        "load_generator": {"cpus": os.cpu_count(), "single_core_limit_percent": 100.0},
+        "scenario": {
+            "encoding": request.encoding,
+            "datasets": {p.name: p.dataset for p in profiles},
+            "batch_sizes": {p.name: list(p.batch_sizes) for p in profiles},
+        },
+        "plan": dataclasses.asdict(request.plan),
+        "steps": [s.as_dict() for s in steps],
+        "slo": gate.as_dict(),
+        "capacity": capacity,
+        "files": _FILES,
+        "notes": [
+            "client latencies come from Locust, which rounds to whole milliseconds; "
+            "steps[].server holds the server's own /metrics latency (sub-millisecond)",
+        ],
+        "warnings": _warnings(steps),
+    }
+
+
+def _warnings(steps: list[StepResult]) -> list[str]:
+    busy = [s.concurrency for s in steps if s.generator_cpu_percent > GENERATOR_CPU_LIMIT]
+    if not busy:
+        return []
+    return [
+        f"the load generator used >{GENERATOR_CPU_LIMIT:g}% of a core at concurrency {busy}: "
+        "it may be the bottleneck there, not the server"
+    ]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

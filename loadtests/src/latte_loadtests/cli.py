@@ -1,0 +1,121 @@
+"""``python -m latte_loadtests``: parse, build the request, run, map errors to exit codes.
+
+    run --model NAME [--model NAME ...] [--url URL] [--build-dir DIR] [--concurrency 1,4,16]
+        [--step-seconds S] [--warmup-seconds S] [--encoding binary|json] [--slo-file FILE]
+    device                      print the serving device key (what LATTE_BENCH_DEVICE holds)
+
+Exit codes: 0 passed, 1 error, 2 usage, 3 target unreachable, 4 SLO failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from latte_loadtests.errors import BenchError, BenchUsageError
+
+__all__ = ["DEVICE_ENV", "main"]
+
+DEVICE_ENV = "LATTE_BENCH_DEVICE"
+DEFAULT_SLO_FILE = Path(__file__).resolve().parents[2] / "slo.toml"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise BenchUsageError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m latte_loadtests", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = commands.add_parser("run", help="sweep concurrency levels against one or more models")
+    run.add_argument("--model", action="append", required=True, help="repeat for a mixed run")
+    run.add_argument("--url", default="", help="server to target (default: start the gateway)")
+    run.add_argument("--metrics-url", default="", help="its Prometheus page (default URL/metrics)")
+    run.add_argument("--build-dir", type=Path, default=Path("build"))
+    run.add_argument("--out-dir", type=Path, default=None, help="default BUILD/bench/<model>")
+    run.add_argument("--slo-file", type=Path, default=DEFAULT_SLO_FILE)
+    run.add_argument("--concurrency", type=_levels, default=None, help="e.g. 1,4,16")
+    run.add_argument("--step-seconds", type=float, default=None)
+    run.add_argument("--warmup-seconds", type=float, default=None)
+    run.add_argument("--encoding", choices=("binary", "json"), default="binary")
+    run.add_argument(
+        "--require-device-env",
+        action="store_true",
+        help=f"fail unless {DEVICE_ENV} is set (the task runner's key must name the device)",
+    )
+    commands.add_parser("device", help="print the serving device key")
+    return parser
+
+
+def _levels(text: str) -> tuple[int, ...]:
+    try:
+        levels = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        levels = ()
+    if not levels or min(levels) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list like 1,4,16")
+    return levels
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    environ = os.environ if environ is None else environ
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "device":
+            from latte_loadtests.device import detect_device
+
+            print(detect_device().key())
+            return 0
+        return _run(args, environ)
+    except BenchError as exc:
+        print(f"latte-bench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("latte-bench: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    # Locust's gevent must patch sockets and ssl before anything else opens them.
+    import locust  # noqa: F401
+
+    from latte_loadtests.bench import BenchRequest, run_benchmark
+    from latte_loadtests.profiles import load_profiles
+
+    expected = environ.get(DEVICE_ENV, "")
+    if args.require_device_env and not expected and not args.url:
+        raise BenchUsageError(
+            f"{DEVICE_ENV} is not set, so the cache key would not name the device; run "
+            f"'latte bench', or set {DEVICE_ENV}=\"$(python -m latte_loadtests device)\""
+        )
+    profiles = load_profiles(args.slo_file)
+    plan = dataclasses.replace(
+        profiles.sweep,
+        **{
+            key: value
+            for key, value in (
+                ("concurrency", args.concurrency),
+                ("step_seconds", args.step_seconds),
+                ("warmup_seconds", args.warmup_seconds),
+            )
+            if value is not None
+        },
+    )
+    request = BenchRequest(
+        models=tuple(args.model),
+        build_dir=args.build_dir,
+        profiles=profiles,
+        plan=plan,
+        url=args.url,
+        metrics_url=args.metrics_url,
+        encoding=args.encoding,
+        out_dir=args.out_dir,
+        expected_device=expected,
+    )
+    run_benchmark(request)
+    return 0

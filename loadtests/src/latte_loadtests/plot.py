@@ -1,0 +1,49 @@
+"""One PNG: latency percentiles (top) and throughput (bottom) against concurrency."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from latte_loadtests.profiles import Slo
+from latte_loadtests.sweep import StepResult
+
+__all__ = ["plot_sweep"]
+
+
+def plot_sweep(title: str, steps: Sequence[StepResult], slo: Slo | None, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on CI; must precede pyplot
+    import matplotlib.pyplot as plt
+
+    levels = [s.concurrency for s in steps]
+    fig, (lat, thr) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
+    for label, values in (
+        ("p50 (Locust)", [s.p50_ms for s in steps]),
+        ("p90 (Locust)", [s.p90_ms for s in steps]),
+        ("p95 (Locust)", [s.p95_ms for s in steps]),
+        ("p99 (Locust)", [s.p99_ms for s in steps]),
+    ):
+        lat.plot(levels, values, marker="o", label=label)
+    server = [(s.concurrency, s.server.p95_ms) for s in steps if s.server and s.server.p95_ms]
+    if server:
+        xs, ys = zip(*server, strict=True)
+        lat.plot(xs, ys, marker="s", linestyle="--", label="p95 (server /metrics)")
+    if slo is not None:
+        lat.axhline(slo.p95_ms, color="red", linestyle=":", label=f"SLO p95 {slo.p95_ms:g} ms")
+    lat.set_ylabel("latency (ms)")
+    lat.set_title(title)
+    lat.grid(True, alpha=0.3)
+    lat.legend(fontsize="small")
+    thr.plot(levels, [s.rps for s in steps], marker="o", color="tab:green", label="requests/s")
+    thr.plot(levels, [s.rows_per_s for s in steps], marker="^", color="tab:olive", label="rows/s")
+    thr.set_xlabel("concurrency (Locust users)")
+    thr.set_ylabel("throughput (/s)")
+    thr.set_xscale("log", base=2)
+    thr.set_xticks(levels, [str(level) for level in levels])
+    thr.grid(True, alpha=0.3)
+    thr.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
