@@ -59,9 +59,10 @@ class Graph:
             for target in parse_build_file(path, root):
                 targets[target.label] = target
         _check_deps(targets)
-        _check_outs(targets, build_dir)
+        owners = _check_outs(targets, build_dir)
         order = _toposort(targets)
         inputs = {label: _expand(root, targets[label]) for label in order}
+        _check_outs_are_not_inputs(targets, inputs, owners)
         return cls(root=root, targets=targets, inputs=inputs, order=order)
 
     def select(self, patterns: Iterable[str]) -> list[Label]:
@@ -124,7 +125,7 @@ def _check_deps(targets: Mapping[Label, Target]) -> None:
                 )
 
 
-def _check_outs(targets: Mapping[Label, Target], build_dir: str) -> None:
+def _check_outs(targets: Mapping[Label, Target], build_dir: str) -> dict[str, Label]:
     owners: dict[str, Label] = {}
     for target in targets.values():
         for out in target.outs:
@@ -137,6 +138,28 @@ def _check_outs(targets: Mapping[Label, Target], build_dir: str) -> None:
                         f"out {out!r} overlaps {other!r} of {owner}; each output has one owner",
                     )
             owners[path] = target.label
+    return owners
+
+
+def _check_outs_are_not_inputs(
+    targets: Mapping[Label, Target],
+    inputs: Mapping[Label, tuple[str, ...]],
+    owners: Mapping[str, Label],
+) -> None:
+    """Keys are computed before anything runs, so an output can never also be a source."""
+    for label, paths in inputs.items():
+        for path in paths:
+            parts = path.split("/")
+            for depth in range(1, len(parts) + 1):
+                owner = owners.get("/".join(parts[:depth]))
+                if owner is not None:
+                    target = targets[label]
+                    raise BuildFileError(
+                        target.build_file,
+                        label.name,
+                        f"srcs match {path}, an output of {owner}; outputs cannot be sources: "
+                        "narrow the srcs globs or move the output under the build dir",
+                    )
 
 
 def _toposort(targets: Mapping[Label, Target]) -> tuple[Label, ...]:

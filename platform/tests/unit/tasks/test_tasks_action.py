@@ -38,7 +38,9 @@ def test_missing_program_is_exit_127_with_a_reason(tmp_path):
 
 def test_call_entry_point(tmp_path, monkeypatch, capsys):
     monkeypatch.syspath_prepend(str(tmp_path))
-    (tmp_path / "helper_call_codes.py").write_text("def none():\n    pass\ndef three():\n    return 3\n")
+    (tmp_path / "helper_call_codes.py").write_text(
+        "def none():\n    pass\ndef three():\n    return 3\n"
+    )
     assert call(["helper_call_codes:none"]) == 0
     assert call(["helper_call_codes:three"]) == 3
     assert call(["no-colon"]) == 2

@@ -134,3 +134,16 @@ def test_command_placeholders_are_checked_when_parsing(tmp_path):
     write(tmp_path, {"p/BUILD.toml": text})
     with pytest.raises(BuildFileError, match=r"target 'a': command part '\{pyhton\}' has a bad"):
         Graph.load(tmp_path)
+
+
+def test_an_output_cannot_also_be_a_source(tmp_path):
+    write(
+        tmp_path,
+        {
+            "p/BUILD.toml": target("a", srcs=["**/*.py"], outs=["p/gen"]),
+            "p/x.py": "",
+            "p/gen/out.py": "",
+        },
+    )
+    with pytest.raises(BuildFileError, match=r"srcs match p/gen/out\.py, an output of //p:a"):
+        Graph.load(tmp_path)
