@@ -25,11 +25,11 @@ COMMAND_MODULES: tuple[str, ...] = (
     "latte.commands.build",
     "latte.registry.cli",
     "latte.promote.commands",
+    "latte.commands.serve",
 )
 
 # Listed subcommands that are not implemented yet: name -> one-line help.
 PENDING: dict[str, str] = {
-    "serve": "start the inference gateway on the built models",
     "bench": "run the Locust inference benchmarks",
     "release": "write a versioned release into gitops/envs/dev",
     "gitops": "validate the Helm chart, values and Argo CD manifests",

@@ -26,7 +26,7 @@ class GatewaySettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LATTE_SERVING_", frozen=True)
 
-    model_repository: Path = Path("build/model_repository")
+    model_repository: Path = Path("build/model-repository")
     backend: Literal["auto", "local", "triton"] = "auto"
     triton_url: str = ""
     routing_file: Path | None = None

@@ -9,6 +9,8 @@ interpreter's folder leads PATH (it must have numpy and onnxruntime).
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import dataclasses
 import os
 import shutil
@@ -27,6 +29,8 @@ from latte_serving._ports import free_port
 from latte_serving.errors import TritonNotInstalledError, TritonStartError
 
 __all__ = ["TritonInstall", "TritonProcess", "find_tritonserver"]
+
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +123,7 @@ class TritonProcess:
             stderr=subprocess.STDOUT,
             env=_environment(install),
             start_new_session=True,  # its own process group: stop() also ends the stubs
+            preexec_fn=_die_with_parent,
         )
         try:
             self._wait_ready(log_file)
@@ -201,6 +206,13 @@ def _environment(install: TritonInstall) -> dict[str, str]:
     )
     env["PATH"] = os.pathsep.join((str(Path(sys.executable).parent), env.get("PATH", "")))
     return env
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGTERM the server when the thread that started it dies, so it never leaks."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _is_ready(url: str) -> bool:

@@ -1,0 +1,97 @@
+"""``latte serve``: run the inference gateway on the built models.
+
+The platform must not import the gateway (FastAPI, ONNX Runtime) at start-up, so this runs
+``python -m latte_serving serve ...`` in a child process with the same interpreter; it starts
+a local tritonserver too when the nvidia-pytriton wheel is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from latte.errors import LatteError
+
+if TYPE_CHECKING:
+    from latte.config import Settings
+
+__all__ = ["gateway_command", "register"]
+
+Runner = Callable[[Sequence[str]], int]
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("serve", help="start the inference gateway on the built models")
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument(
+        "--model-repository",
+        type=Path,
+        default=None,
+        help="Triton model repository (default: <build_dir>/model-repository)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=["auto", "local", "triton"],
+        default="auto",
+        help="auto: Triton when a URL is set or tritonserver is installed, else ONNX Runtime",
+    )
+    parser.add_argument("--routing", type=Path, default=None, help="routing file (YAML)")
+    parser.set_defaults(handler=_handle, accepts_extra=True)
+
+
+def _handle(args: argparse.Namespace, settings: Settings) -> int:
+    return serve(settings, args, extra=args.extra)
+
+
+def serve(
+    settings: Settings,
+    args: argparse.Namespace,
+    *,
+    extra: Sequence[str] = (),
+    runner: Runner | None = None,
+    find_spec: Callable[[str], object] = importlib.util.find_spec,
+) -> int:
+    """Check the prerequisites, then run the gateway until it stops; return its exit code."""
+    command = gateway_command(settings, args, extra)
+    if find_spec("latte_serving") is None:
+        raise LatteError(
+            "'latte serve' needs the serving package, which is not installed; run "
+            "'pip install -e serving' from the repository root, then retry"
+        )
+    return (runner or _run)(command)
+
+
+def gateway_command(
+    settings: Settings, args: argparse.Namespace, extra: Sequence[str] = ()
+) -> list[str]:
+    """The ``python -m latte_serving serve`` command line for these settings and flags."""
+    repository = settings.path(args.model_repository or settings.build_dir / "model-repository")
+    if not repository.is_dir():
+        raise LatteError(
+            f"no model repository at {repository}; run 'latte build' first or pass "
+            "--model-repository"
+        )
+    command = [sys.executable, "-m", "latte_serving", "serve"]
+    command += ["--model-repository", str(repository), "--host", args.host]
+    command += ["--port", str(args.port), "--backend", args.backend]
+    if settings.triton_url:
+        command += ["--triton-url", settings.triton_url]
+    elif args.backend != "local":
+        command.append("--start-triton")
+    if args.routing is not None:
+        command += ["--routing", str(settings.path(args.routing))]
+    return [*command, *extra]
+
+
+def _run(command: Sequence[str]) -> int:
+    # Ctrl-C reaches the child too (same process group); it drains and exits on its own.
+    try:
+        return subprocess.run(command, check=False).returncode
+    except KeyboardInterrupt:
+        return 130

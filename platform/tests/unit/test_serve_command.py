@@ -1,0 +1,75 @@
+"""`latte serve`: builds the gateway command line, and says what to install when it can't."""
+
+import argparse
+import sys
+
+import pytest
+
+from latte.cli import build_parser, main
+from latte.commands.serve import gateway_command, serve
+from latte.config import load_settings
+from latte.errors import LatteError
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    args, extra = build_parser().parse_known_args(["serve", *argv])
+    args.extra = extra
+    return args
+
+
+@pytest.fixture
+def repo(tmp_path):
+    (tmp_path / "latte.toml").write_text("")
+    (tmp_path / "build" / "model-repository" / "digits").mkdir(parents=True)
+    return tmp_path
+
+
+def test_serve_runs_the_gateway_module_with_a_local_triton(repo):
+    settings = load_settings(root=repo, environ={})
+    seen = []
+    code = serve(settings, _args("--port", "9001"), runner=lambda cmd: seen.append(cmd) or 7)
+    assert code == 7
+    (command,) = seen
+    assert command[:4] == [sys.executable, "-m", "latte_serving", "serve"]
+    assert command[command.index("--model-repository") + 1] == str(
+        repo / "build" / "model-repository"
+    )
+    assert command[command.index("--port") + 1] == "9001"
+    assert command[command.index("--host") + 1] == "127.0.0.1"
+    assert "--start-triton" in command
+
+
+def test_a_configured_triton_url_is_passed_instead_of_starting_one(repo):
+    settings = load_settings(root=repo, environ={"LATTE_TRITON_URL": "127.0.0.1:8001"})
+    command = gateway_command(settings, _args("--routing", "routing.yaml"), ["--log-level", "x"])
+    assert command[command.index("--triton-url") + 1] == "127.0.0.1:8001"
+    assert "--start-triton" not in command
+    assert command[command.index("--routing") + 1] == str(repo / "routing.yaml")
+    assert command[-2:] == ["--log-level", "x"]
+
+
+def test_local_backend_starts_no_triton(repo):
+    settings = load_settings(root=repo, environ={})
+    assert "--start-triton" not in gateway_command(settings, _args("--backend", "local"))
+
+
+def test_missing_serving_package_says_what_to_install(repo):
+    settings = load_settings(root=repo, environ={})
+    with pytest.raises(LatteError, match="pip install -e serving"):
+        serve(settings, _args(), runner=lambda cmd: 0, find_spec=lambda name: None)
+
+
+def test_missing_model_repository_points_at_latte_build(tmp_path, capsys):
+    (tmp_path / "latte.toml").write_text("")
+    code = main(["-C", str(tmp_path), "serve", "--backend", "local"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "no model repository" in err
+    assert "latte build" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_the_default_runner_returns_the_child_exit_code():
+    from latte.commands.serve import _run
+
+    assert _run([sys.executable, "-c", "raise SystemExit(3)"]) == 3
