@@ -26,13 +26,13 @@ COMMAND_MODULES: tuple[str, ...] = (
     "latte.registry.cli",
     "latte.promote.commands",
     "latte.commands.serve",
+    "latte.gitops.cli",
 )
 
 # Listed subcommands that are not implemented yet: name -> one-line help.
 PENDING: dict[str, str] = {
     "bench": "run the Locust inference benchmarks",
     "release": "write a versioned release into gitops/envs/dev",
-    "gitops": "validate the Helm chart, values and Argo CD manifests",
 }
 
 

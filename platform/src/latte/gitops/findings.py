@@ -1,0 +1,40 @@
+"""What a check found: one violation per line, naming the file, the key and the fix."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+__all__ = ["CheckResult", "Finding", "Status"]
+
+Status = Literal["passed", "failed", "not run"]
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Finding:
+    """One violation: ``file: key: message``."""
+
+    file: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.key}: {self.message}"
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one named check; ``not run`` always carries the reason."""
+
+    name: str
+    status: Status
+    findings: tuple[Finding, ...] = ()
+    reason: str = ""
+
+    @classmethod
+    def of(cls, name: str, findings: list[Finding]) -> CheckResult:
+        return cls(name, "failed" if findings else "passed", tuple(findings))
+
+    @classmethod
+    def not_run(cls, name: str, reason: str) -> CheckResult:
+        return cls(name, "not run", reason=reason)

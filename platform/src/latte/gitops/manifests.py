@@ -1,0 +1,99 @@
+"""Rendered manifests: split ``helm template`` output into documents that know their source."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from io import StringIO
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from latte.gitops.errors import GitopsError
+
+__all__ = ["Manifest", "parse_manifests", "pod_spec", "workload_containers"]
+
+_SOURCE = "# Source: "
+WORKLOAD_KINDS = frozenset({"Deployment", "Rollout", "StatefulSet", "DaemonSet", "Job"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Manifest:
+    """One rendered object and the chart template that produced it."""
+
+    source: str
+    doc: Mapping[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return str(self.doc.get("kind", ""))
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}/{self.doc.get('metadata', {}).get('name', '?')}"
+
+    @property
+    def api_version(self) -> str:
+        return str(self.doc.get("apiVersion", ""))
+
+
+def parse_manifests(text: str, origin: str = "helm template") -> list[Manifest]:
+    """Every non-empty document of a multi-document YAML stream, in order."""
+    yaml = YAML(typ="safe", pure=True)
+    manifests = []
+    for chunk in _documents(text):
+        source = _source_of(chunk) or origin
+        try:
+            doc = yaml.load(StringIO(chunk))
+        except YAMLError as exc:
+            raise GitopsError(
+                f"{source}: rendered YAML does not parse ({_one_line(exc)}); fix the template"
+            ) from exc
+        if doc:
+            manifests.append(Manifest(source=source, doc=doc))
+    return manifests
+
+
+def _documents(text: str) -> Iterator[str]:
+    current: list[str] = []
+    for line in text.splitlines():
+        if line.strip() == "---":
+            yield "\n".join(current)
+            current = []
+        else:
+            current.append(line)
+    yield "\n".join(current)
+
+
+def _source_of(chunk: str) -> str:
+    for line in chunk.splitlines():
+        if line.startswith(_SOURCE):
+            return line[len(_SOURCE) :].strip()
+    return ""
+
+
+def pod_spec(manifest: Manifest) -> Mapping[str, Any] | None:
+    """The pod spec of a workload (``spec.template.spec``), else None."""
+    if manifest.kind not in WORKLOAD_KINDS:
+        return None
+    spec = manifest.doc.get("spec", {}).get("template", {}).get("spec")
+    return spec if isinstance(spec, Mapping) else None
+
+
+def workload_containers(manifest: Manifest) -> list[tuple[str, Mapping[str, Any]]]:
+    """(key path, container) for every container and init container of a workload."""
+    spec = pod_spec(manifest)
+    if spec is None:
+        return []
+    found = []
+    for field in ("initContainers", "containers"):
+        for container in spec.get(field) or ():
+            path = f"spec.template.spec.{field}[{container.get('name', '?')}]"
+            found.append((path, container))
+    return found
+
+
+def _one_line(exc: Exception) -> str:
+    """Parser errors span lines; the CLI prints one."""
+    return " ".join(str(exc).split())

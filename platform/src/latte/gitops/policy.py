@@ -1,0 +1,181 @@
+"""Policy rules over rendered manifests: the chart's promises, checked on what it renders.
+
+A rule is any callable ``(manifest) -> list[Finding]``; :data:`RULES` is the table the check
+runs, so a team adds a rule by adding an entry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Protocol
+
+from latte.gitops.findings import Finding
+from latte.gitops.manifests import Manifest, pod_spec, workload_containers
+
+__all__ = ["RULES", "ManifestRule", "check_policies"]
+
+_LIVE, _READY = "/v2/health/live", "/v2/health/ready"
+_SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|ACCESS_KEY|API_KEY|PRIVATE_KEY)", re.IGNORECASE)
+_ZONE = "topology.kubernetes.io/zone"
+_GPU = "nvidia.com/gpu"
+
+
+class ManifestRule(Protocol):
+    def __call__(self, manifest: Manifest) -> list[Finding]: ...
+
+
+def _at(manifest: Manifest, key: str, message: str) -> Finding:
+    return Finding(manifest.source, f"{manifest.name} {key}", message)
+
+
+def image_pinned(manifest: Manifest) -> list[Finding]:
+    """No ``latest`` and no untagged images."""
+    found = []
+    for path, container in workload_containers(manifest):
+        image = str(container.get("image", ""))
+        if "@sha256:" in image:
+            continue
+        name_part, _, tag = image.rpartition(":")
+        if not name_part or "/" in tag or tag in {"", "latest"}:
+            found.append(
+                _at(
+                    manifest,
+                    f"{path}.image",
+                    f"image {image!r} is not pinned: "
+                    "use an immutable tag or a digest, never latest",
+                )
+            )
+    return found
+
+
+def resources_bounded(manifest: Manifest) -> list[Finding]:
+    """Every container requests and limits cpu and memory."""
+    found = []
+    for path, container in workload_containers(manifest):
+        resources = container.get("resources") or {}
+        for part in ("requests", "limits"):
+            for resource in ("cpu", "memory"):
+                if not (resources.get(part) or {}).get(resource):
+                    found.append(
+                        _at(
+                            manifest,
+                            f"{path}.resources.{part}.{resource}",
+                            f"missing {part[:-1]} for {resource}: set it in the values",
+                        )
+                    )
+    return found
+
+
+def hardened(manifest: Manifest) -> list[Finding]:
+    """Non-root, read-only root filesystem, no privilege escalation."""
+    spec = pod_spec(manifest) or {}
+    pod_ctx = spec.get("securityContext") or {}
+    found = []
+    for path, container in workload_containers(manifest):
+        ctx = container.get("securityContext") or {}
+        if not (ctx.get("runAsNonRoot") or pod_ctx.get("runAsNonRoot")):
+            found.append(_at(manifest, f"{path}.securityContext.runAsNonRoot", "must be true"))
+        if ctx.get("readOnlyRootFilesystem") is not True:
+            found.append(
+                _at(manifest, f"{path}.securityContext.readOnlyRootFilesystem", "must be true")
+            )
+        if ctx.get("allowPrivilegeEscalation") is not False:
+            found.append(
+                _at(manifest, f"{path}.securityContext.allowPrivilegeEscalation", "must be false")
+            )
+    return found
+
+
+def health_probes(manifest: Manifest) -> list[Finding]:
+    """Liveness/readiness on the Open Inference Protocol health paths, plus a startup probe."""
+    found = []
+    for path, container in workload_containers(manifest):
+        for probe, want in (("livenessProbe", _LIVE), ("readinessProbe", _READY)):
+            got = ((container.get(probe) or {}).get("httpGet") or {}).get("path")
+            if got != want:
+                found.append(_at(manifest, f"{path}.{probe}", f"must GET {want}, got {got!r}"))
+        if not container.get("startupProbe"):
+            found.append(_at(manifest, f"{path}.startupProbe", "missing (model load takes time)"))
+    return found
+
+
+def spread_over_zones(manifest: Manifest) -> list[Finding]:
+    """Replicas are spread over zones so losing one zone keeps the service up."""
+    spec = pod_spec(manifest)
+    if spec is None or manifest.kind == "Job":
+        return []
+    keys = {c.get("topologyKey") for c in spec.get("topologySpreadConstraints") or ()}
+    if _ZONE in keys:
+        return []
+    return [
+        _at(
+            manifest,
+            "spec.template.spec.topologySpreadConstraints",
+            f"no constraint on {_ZONE}: replicas could all land in one zone",
+        )
+    ]
+
+
+def gpu_scheduling(manifest: Manifest) -> list[Finding]:
+    """A pod that asks for GPUs targets GPU nodes: node selector and a toleration."""
+    spec = pod_spec(manifest) or {}
+    wants_gpu = any(
+        _GPU in ((c.get("resources") or {}).get("limits") or {})
+        for _, c in workload_containers(manifest)
+    )
+    if not wants_gpu:
+        return []
+    found = []
+    if not spec.get("nodeSelector") and not spec.get("affinity"):
+        found.append(
+            _at(
+                manifest,
+                "spec.template.spec.nodeSelector",
+                "GPU pod without a GPU node selector or affinity",
+            )
+        )
+    if not any(t.get("key") == _GPU for t in spec.get("tolerations") or ()):
+        found.append(
+            _at(
+                manifest,
+                "spec.template.spec.tolerations",
+                f"GPU pod without a toleration for {_GPU}",
+            )
+        )
+    return found
+
+
+def no_literal_secrets(manifest: Manifest) -> list[Finding]:
+    """Credentials come from a Secret reference, never a literal env value."""
+    found = []
+    for path, container in workload_containers(manifest):
+        for item in container.get("env") or ():
+            if _SECRET_NAME.search(str(item.get("name", ""))) and "value" in item:
+                found.append(
+                    _at(
+                        manifest,
+                        f"{path}.env[{item['name']}]",
+                        "secret given as a literal value: use valueFrom.secretKeyRef",
+                    )
+                )
+    return found
+
+
+RULES: Mapping[str, ManifestRule] = {
+    "image-pinned": image_pinned,
+    "resources-bounded": resources_bounded,
+    "hardened": hardened,
+    "health-probes": health_probes,
+    "zone-spread": spread_over_zones,
+    "gpu-scheduling": gpu_scheduling,
+    "no-literal-secrets": no_literal_secrets,
+}
+
+
+def check_policies(
+    manifests: Iterable[Manifest], rules: Mapping[str, ManifestRule] | None = None
+) -> list[Finding]:
+    """Run every rule over every manifest; findings in manifest order."""
+    table = RULES if rules is None else rules
+    return [finding for m in manifests for rule in table.values() for finding in rule(m)]
