@@ -1,7 +1,8 @@
 """Tiny ONNX models in a Triton-layout repository, made with onnx.helper for the tests.
 
-``fast`` is one MatMul (features -> 10 classes). ``slow`` adds a chain of large square
-MatMuls so each request costs tens of milliseconds on a CPU: the planted slow model.
+A fast model is one MatMul (features -> 10 classes). ``slow_layers`` adds a chain of square
+``width`` x ``width`` MatMuls sharing one weight (a small file, but hundreds of milliseconds
+per batch on a CPU): the planted slow model.
 """
 
 from __future__ import annotations
@@ -23,11 +24,15 @@ output [ {{ name: "output__0" data_type: TYPE_FP32 dims: [ 10 ] }} ]
 def _graph(features: int, slow_layers: int, width: int) -> onnx.ModelProto:
     rng = np.random.default_rng(0)
     nodes, inits, current, size = [], [], "input__0", features
-    for i in range(slow_layers):
-        weight = (rng.standard_normal((size, width)) / np.sqrt(size)).astype(np.float32)
-        inits.append(numpy_helper.from_array(weight, f"w{i}"))
-        nodes.append(helper.make_node("MatMul", [current, f"w{i}"], [f"h{i}"]))
-        current, size = f"h{i}", width
+    if slow_layers:
+        widen = (rng.standard_normal((size, width)) / np.sqrt(size)).astype(np.float32)
+        square = (rng.standard_normal((width, width)) / np.sqrt(width)).astype(np.float32)
+        inits += [numpy_helper.from_array(widen, "widen"), numpy_helper.from_array(square, "sq")]
+        nodes.append(helper.make_node("MatMul", [current, "widen"], ["h0"]))
+        current, size = "h0", width
+    for i in range(1, slow_layers):
+        nodes.append(helper.make_node("MatMul", [current, "sq"], [f"h{i}"]))
+        current = f"h{i}"
     head = rng.standard_normal((size, 10)).astype(np.float32)
     inits.append(numpy_helper.from_array(head, "head"))
     nodes.append(helper.make_node("MatMul", [current, "head"], ["output__0"]))

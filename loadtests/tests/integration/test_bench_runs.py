@@ -1,0 +1,125 @@
+"""Real Locust runs against a real latte gateway on 127.0.0.1, each a few seconds long."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from latte_loadtests.cli import main
+from latte_loadtests.stack import free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+
+def run(argv, environ=None):
+    return main(argv, environ=environ if environ is not None else {})
+
+
+def test_sweep_against_the_gateway_writes_a_passing_report(gateway, slo_file, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["run", "--model", "digits", "--url", gateway, "--slo-file", str(slo_file)]
+    assert run([*argv, "--out-dir", str(out)]) == 0
+    report = json.loads((out / "bench.json").read_text())
+    assert (report["schema"], report["schema_version"], report["status"]) == (
+        "latte.bench",
+        1,
+        "passed",
+    )
+    assert [s["concurrency"] for s in report["steps"]] == [1, 2]
+    for step in report["steps"]:
+        assert step["requests"] > 10
+        assert step["failures"] == 0
+        assert step["rows"] > step["requests"]  # batches of 1, 4 and 16 rows
+        assert step["server"]["source"] == "gateway histogram"
+        assert 0 < step["server"]["mean_ms"] < step["p99_ms"] + 1
+        assert 0 < step["generator_cpu_percent"] < 100
+    capacity = report["capacity"]
+    assert capacity["per_replica_rps_at_slo"] > 0
+    assert capacity["replicas"] >= 1
+    assert capacity["hpa"]["target_average_value"] > 0
+    for name in ("locust_stats.csv", "locust_stats_history.csv", "locust.html", "sweep.csv"):
+        assert (out / name).stat().st_size > 100, name
+    assert (out / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "SLO met for digits" in capsys.readouterr().err
+
+
+def test_mixed_model_run_with_json_bodies(gateway, slo_file, tmp_path):
+    out = tmp_path / "mixed"
+    argv = ["run", "--model", "digits", "--model", "tumor", "--url", gateway]
+    flags = ["--slo-file", str(slo_file), "--encoding", "json", "--out-dir", str(out)]
+    assert run([*argv, *flags, "--concurrency", "2", "--step-seconds", "1"]) == 0
+    report = json.loads((out / "bench.json").read_text())
+    assert report["model"] == "mixed"
+    assert report["models"] == ["digits", "tumor"]
+    assert report["capacity"]["target_rps"] == 1100.0
+    stats = (out / "locust_stats.csv").read_text()
+    assert "digits infer" in stats
+    assert "tumor infer" in stats
+
+
+def test_planted_slow_model_fails_the_gate_naming_slo_and_value(
+    gateway, slo_file, tmp_path, capsys
+):
+    out = tmp_path / "slow"
+    argv = ["run", "--model", "slow", "--url", gateway, "--slo-file", str(slo_file)]
+    assert run([*argv, "--out-dir", str(out)]) == 4
+    err = capsys.readouterr().err
+    assert "SLO failed for slow (p95 <= 150 ms at concurrency 2" in err
+    assert "measured p95" in err
+    report = json.loads((out / "bench.json").read_text())
+    assert report["status"] == "failed"
+    assert report["slo"]["measured_p95_ms"] > 150
+
+
+def test_stopped_server_is_a_clear_error_and_leaves_no_report(slo_file, tmp_path):
+    out = tmp_path / "stopped"
+    out.mkdir()
+    (out / "bench.json").write_text('{"status": "passed"}')  # an old success must not survive
+    url = f"http://127.0.0.1:{free_port()}"
+    done = subprocess.run(
+        [sys.executable, "-m", "latte_loadtests", "run", "--model", "digits", "--url", url,
+         "--slo-file", str(slo_file), "--out-dir", str(out)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 3
+    assert done.stderr.strip().splitlines() == [
+        f"latte-bench: error: cannot reach {url} ([Errno 111] Connection refused); start the "
+        "server or drop --url to start the local gateway"
+    ]
+    assert not (out / "bench.json").exists()
+
+
+def test_unknown_model_on_a_live_server_names_it(gateway, slo_file, tmp_path, capsys):
+    argv = ["run", "--model", "absent", "--url", gateway, "--slo-file", str(slo_file)]
+    slo_file.write_text(slo_file.read_text() + "\n[model.absent]\ndataset='digits'\n"
+                        "[model.absent.slo]\np95_ms=1.0\nat_concurrency=1\n")  # fmt: skip
+    assert run([*argv, "--out-dir", str(tmp_path)]) == 3
+    assert "answered HTTP 404 for model 'absent' metadata" in capsys.readouterr().err
+
+
+def test_local_stack_is_started_and_stopped_by_the_runner(build_dir, slo_file, tmp_path):
+    out = tmp_path / "local"
+    argv = ["run", "--model", "tumor", "--build-dir", str(build_dir), "--out-dir", str(out)]
+    flags = ["--slo-file", str(slo_file), "--step-seconds", "1", "--warmup-seconds", "0.3"]
+    assert run([*argv, *flags, "--require-device-env"], {"LATTE_BENCH_DEVICE": ""}) == 2
+    assert run([*argv, *flags], {}) == 0
+    report = json.loads((out / "bench.json").read_text())
+    assert report["target"]["kind"] == "local gateway"
+    assert report["device"]["kind"] in {"cpu", "gpu"}
+    port = int(report["target"]["url"].rsplit(":", 1)[1])
+    with pytest.raises(OSError):  # the gateway is gone
+        __import__("socket").create_connection(("127.0.0.1", port), timeout=1)
+
+
+def test_device_env_that_does_not_match_this_machine_is_refused(
+    build_dir, slo_file, tmp_path, capsys
+):
+    argv = ["run", "--model", "tumor", "--build-dir", str(build_dir), "--slo-file", str(slo_file)]
+    environ = {"LATTE_BENCH_DEVICE": "gpu:1x Imaginary GPU"}
+    assert run([*argv, "--out-dir", str(tmp_path)], environ) == 2
+    assert (
+        "LATTE_BENCH_DEVICE is 'gpu:1x Imaginary GPU' but this machine" in capsys.readouterr().err
+    )

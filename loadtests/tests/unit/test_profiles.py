@@ -1,0 +1,51 @@
+from pathlib import Path
+
+import pytest
+
+from latte_loadtests import BenchUsageError, load_profiles
+
+REPO_SLO = Path(__file__).resolve().parents[2] / "slo.toml"
+
+
+def test_the_shipped_slo_file_covers_both_models_and_their_slo_levels_are_swept():
+    profiles = load_profiles(REPO_SLO)
+    assert set(profiles.models) >= {"digits", "tumor"}
+    for profile in profiles.models.values():
+        assert profile.slo.at_concurrency in profiles.sweep.concurrency
+    assert profiles.sweep.total_seconds() < 60
+
+
+def test_model_profile_reads_every_field(slo_file):
+    profile = load_profiles(slo_file).model("digits")
+    assert profile.batch_sizes == (1, 4, 16)
+    assert profile.slo.p95_ms == 150.0
+    assert profile.slo.describe() == "p95 <= 150 ms at concurrency 2, error rate <= 0"
+
+
+def test_unknown_model_names_the_known_ones(slo_file):
+    with pytest.raises(BenchUsageError, match=r"no \[model.nope\].*known: digits, slow, tumor"):
+        load_profiles(slo_file).model("nope")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[model.a]\ndataset = 'digits'\n", r"\[slo\] is missing"),
+        ("[sweep]\nconcurency = [1]\n", r"unknown key\(s\) concurency in \[sweep\]"),
+        ("[sweep]\nconcurrency = [0, 2]\n", r"sweep.concurrency = \[0, 2\] must be"),
+        ("[sweep]\nstep_seconds = -1\n", r"sweep.step_seconds = -1 must be a number >= 0"),
+        ("[model.a]\n[model.a.slo]\np95_ms = 1.0\n", r"\[model.a.slo\] is incomplete"),
+        ("[model]\na = 1\n", r"\[model.a\] must be a table"),
+        ("sweep = [", r"not valid TOML"),
+    ],
+)
+def test_bad_files_fail_with_the_key_and_value(tmp_path, text, message):
+    path = tmp_path / "slo.toml"
+    path.write_text(text)
+    with pytest.raises(BenchUsageError, match=message):
+        load_profiles(path)
+
+
+def test_missing_file_says_which_flag_to_pass(tmp_path):
+    with pytest.raises(BenchUsageError, match="does not exist; pass --slo-file"):
+        load_profiles(tmp_path / "absent.toml")
