@@ -111,6 +111,20 @@ def bench_tasks(session: nox.Session) -> None:
     session.run("python", script, "--json", str(REPORTS / "bench-tasks.json"), *session.posargs)
 
 
+@nox.session(python=PYTHON)
+def promote(session: nox.Session) -> None:
+    """Open a promotion PR (`latte promote`; args after --, e.g. -- --to staging)."""
+    session.install("-e", "platform")
+    session.run("latte", "promote", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def verify_promotion(session: nox.Session) -> None:
+    """Re-check the promotion policy for what a merge brought in (`latte promote --verify`)."""
+    session.install("-e", "platform")
+    session.run("latte", "promote", "--verify", *session.posargs)
+
+
 def _resolved_requirements(session: nox.Session, package: str) -> Path:
     """Resolve the package's full dependency set with pip (no install) into name==version."""
     report = Path(session.create_tmp()) / f"resolve-{package}.json"

@@ -1,6 +1,5 @@
 """The CI workflows in ci/workflows parse and name only real nox sessions."""
 
-import json
 import re
 import shlex
 import subprocess
@@ -16,16 +15,20 @@ NOX_SESSION = re.compile(r"nox\s+(?:-\S+\s+)*-s\s+(\"[^\"]+\"|'[^']+'|\S+)")
 
 
 def _nox_sessions() -> set[str]:
+    # `nox -l --json` lists only the default sessions; the text listing has every one
+    # ("* name -> doc" when selected by default, "- name -> doc" otherwise).
     listing = subprocess.run(
-        [sys.executable, "-m", "nox", "-l", "--json", "-f", str(REPO / "noxfile.py")],
+        [sys.executable, "-m", "nox", "-l", "-f", str(REPO / "noxfile.py")],
         capture_output=True,
         text=True,
         check=True,
     )
     names = set()
-    for entry in json.loads(listing.stdout):
-        names.add(entry["session"])
-        names.add(entry["name"])
+    for line in listing.stdout.splitlines():
+        if line[:2] in {"* ", "- "}:
+            session = line[2:].split()[0]
+            names.add(session)
+            names.add(session.split("(")[0])
     return names
 
 
