@@ -105,7 +105,7 @@ def _insert_all(registry: Registry, connection: sa.Connection, document: dict[st
         connection.execute(
             models.insert().values(name=name, last_version=last_version, created_at=now)
         )
-    ids = dict(connection.execute(sa.select(models.c.name, models.c.id)).tuples().all())
+    ids = {row.name: row.id for row in connection.execute(sa.select(models.c.name, models.c.id))}
     for item in document["versions"]:
         values = {
             "digest": item["digest"],

@@ -38,9 +38,9 @@ class ExportResult:
 def export_repository(
     registry: Registry, dest: str | Path, selectors: Sequence[str] = ()
 ) -> ExportResult:
-    chosen = _choose(registry, selectors)
     target = str(dest)
     s3 = S3Location.parse(target) if is_s3_url(target) else None
+    chosen = _choose(registry, selectors)
     base = Path(tempfile.gettempdir()) if s3 else Path(target).resolve().parent
     base.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=base, prefix=".latte-export-"))
