@@ -27,12 +27,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "latte.promote.commands",
     "latte.commands.serve",
     "latte.gitops.cli",
+    "latte.release.cli",
 )
 
 # Listed subcommands that are not implemented yet: name -> one-line help.
 PENDING: dict[str, str] = {
     "bench": "run the Locust inference benchmarks",
-    "release": "write a versioned release into gitops/envs/dev",
 }
 
 

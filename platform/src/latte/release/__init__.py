@@ -1,0 +1,35 @@
+"""``latte release``: refuse unless every gate passed for the source commit, then pin the built
+models, bench results and images in ``gitops/envs/<env>/release.yaml`` (format: gitops/README.md)
+with a minimal, atomic, idempotent edit and one new ``history.yaml`` entry.
+"""
+
+from __future__ import annotations
+
+from latte.release.cli import describe, release
+from latte.release.content import build_content, next_release_id
+from latte.release.errors import GateFailedError, ReleaseError
+from latte.release.gates import GATES, Gate, GateInputs, GateResult, evaluate_gates
+from latte.release.inputs import BuiltModel, ModelLookup, resolve_models
+from latte.release.source import SourceCommit, read_source
+from latte.release.writer import ReleaseOutcome, write_release
+
+__all__ = [
+    "GATES",
+    "BuiltModel",
+    "Gate",
+    "GateFailedError",
+    "GateInputs",
+    "GateResult",
+    "ModelLookup",
+    "ReleaseError",
+    "ReleaseOutcome",
+    "SourceCommit",
+    "build_content",
+    "describe",
+    "evaluate_gates",
+    "next_release_id",
+    "read_source",
+    "release",
+    "resolve_models",
+    "write_release",
+]

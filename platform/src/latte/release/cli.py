@@ -1,0 +1,145 @@
+"""``latte release``: gate, collect and pin the built models in ``gitops/envs/<env>/``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from latte.release import yamlfile
+from latte.release.content import build_content
+from latte.release.errors import GateFailedError, ReleaseError
+from latte.release.gates import GateInputs, evaluate_gates
+from latte.release.inputs import read_bench, read_builds, resolve_models
+from latte.release.source import ENVS_PATH, read_source
+from latte.release.writer import ReleaseOutcome, write_release
+
+if TYPE_CHECKING:
+    from latte.config import Settings
+
+__all__ = ["DEFAULT_GATEWAY_IMAGE", "register", "release"]
+
+DEFAULT_GATEWAY_IMAGE = "ghcr.io/example/latte-gateway"
+DEFAULT_TRITON_IMAGE = {
+    "repository": "nvcr.io/nvidia/tritonserver",
+    "tag": "24.10-py3",
+    "digest": "",
+}
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "release",
+        help="write a versioned release into gitops/envs/dev",
+        description="Refuse unless tests, security, quality and SLO gates passed for this commit; "
+        "then pin the built models, bench results and gateway image in the env's release.yaml.",
+    )
+    parser.add_argument("--env", default="dev", help="environment folder (default: dev)")
+    parser.add_argument(
+        "--gateway-image",
+        default=None,
+        metavar="REPOSITORY",
+        help="gateway image repository (default: what the env pins)",
+    )
+    parser.add_argument(
+        "--gateway-digest",
+        default="",
+        metavar="sha256:HEX",
+        help="pin the gateway image by digest (CI passes the pushed digest)",
+    )
+    parser.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace, settings: Settings) -> int:
+    if args.gateway_digest and not _DIGEST.match(args.gateway_digest):
+        raise ReleaseError(
+            f"--gateway-digest {args.gateway_digest!r} is not sha256:<64 hex>; "
+            "pass the digest the registry returned for the pushed image"
+        )
+    outcome = release(
+        settings, env=args.env, gateway_image=args.gateway_image, gateway_digest=args.gateway_digest
+    )
+    print(describe(outcome, settings))
+    return 0
+
+
+def release(
+    settings: Settings,
+    *,
+    env: str = "dev",
+    gateway_image: str | None = None,
+    gateway_digest: str = "",
+    registry: Callable[[Settings], Any] | None = None,
+    now: dt.datetime | None = None,
+) -> ReleaseOutcome:
+    """Check the gates for the source commit, then write the env's release (if it changed)."""
+    env_dir = settings.root / ENVS_PATH / env
+    if not env_dir.is_dir():
+        raise ReleaseError(f"no environment folder {ENVS_PATH}/{env}; choose one that exists")
+    source = read_source(settings.root)
+    if source.dirty:
+        shown = ", ".join(source.dirty[:3]) + (" ..." if len(source.dirty) > 3 else "")
+        raise GateFailedError(
+            f"uncommitted changes ({shown}): the gates did not run on commit "
+            f"{source.sha[:12]}; commit them and rerun the pipeline"
+        )
+    build = settings.path(settings.build_dir)
+    builds = read_builds(build)
+    if not builds:
+        raise ReleaseError(
+            f"nothing to release: no {build}/models/*/metrics.json; run `nox -s build`"
+        )
+    benches = read_bench(build, sorted(builds))
+    inputs = GateInputs(build / "reports", builds, benches, source.time)
+    failed = [gate for gate in evaluate_gates(inputs) if not gate.passed]
+    if failed:
+        names = ", ".join(g.name for g in failed)
+        raise GateFailedError(
+            f"gate {names} did not pass for commit {source.sha[:12]}: {failed[0].reason}"
+        )
+    with _open(settings, registry) as lookup:
+        models = resolve_models(builds, lookup, env)
+    content = build_content(
+        commit=source.sha,
+        gates=["tests", "security", "quality", "slo"],
+        models=models,
+        benches=benches,
+        images=_images(env_dir, source.sha, gateway_image, gateway_digest),
+    )
+    return write_release(env_dir, content, now=now or dt.datetime.now(dt.UTC))
+
+
+def _open(settings: Settings, factory: Callable[[Settings], Any] | None) -> Any:
+    if factory is not None:
+        return factory(settings)
+    from latte.registry import open_registry  # SQLAlchemy stays unloaded for other commands
+
+    return open_registry(settings, actor="latte release")
+
+
+def _images(env_dir: Any, sha: str, repository: str | None, digest: str) -> dict[str, Any]:
+    path = env_dir / "release.yaml"
+    current = yamlfile.plain(yamlfile.load(path)).get("images", {}) if path.is_file() else {}
+    gateway = current.get("gateway") or {}
+    return {
+        "gateway": {
+            "repository": repository or gateway.get("repository") or DEFAULT_GATEWAY_IMAGE,
+            "tag": sha,
+            "digest": digest,
+        },
+        "triton": dict(current.get("triton") or DEFAULT_TRITON_IMAGE),
+    }
+
+
+def describe(outcome: ReleaseOutcome, settings: Settings) -> str:
+    """One line: what was released, where, and whether anything was written."""
+    where = outcome.path.relative_to(settings.root).as_posix()
+    models = ", ".join(f"{name} v{version}" for name, version in sorted(outcome.models.items()))
+    if not outcome.changed:
+        return (
+            f"{outcome.env} already pins release {outcome.release_id} ({models}); {where} unchanged"
+        )
+    return f"released {outcome.release_id} to {outcome.env}: {where} ({models})"

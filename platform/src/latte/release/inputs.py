@@ -1,0 +1,93 @@
+"""What goes into a release: the built models as registered, and their bench results.
+
+A model is released when ``build/models/<name>/metrics.json`` exists; its version is the
+registry version whose digest equals the build's ``artifact_digest`` (so the release names
+exactly what was built and tested, never merely the newest version).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from latte.release.errors import ReleaseError
+
+__all__ = ["BuiltModel", "ModelLookup", "read_bench", "read_builds", "resolve_models"]
+
+
+@dataclasses.dataclass(frozen=True)
+class BuiltModel:
+    """One model as the release records it."""
+
+    name: str
+    version: int
+    digest: str
+    framework: str
+    metrics: Mapping[str, float]
+    aliases: tuple[str, ...] = ()
+
+
+class ModelLookup(Protocol):
+    """The slice of :class:`latte.registry.Registry` a release needs."""
+
+    def find(self, name: str, digest: str) -> Any: ...
+
+    def aliases(self, name: str | None = None) -> dict[str, int]: ...
+
+    def set_alias(self, name: str, alias: str, version: int) -> Any: ...
+
+
+def read_builds(build_dir: Path) -> dict[str, Path]:
+    """``{name: metrics.json}`` for every built model."""
+    return {p.parent.name: p for p in sorted(build_dir.glob("models/*/metrics.json"))}
+
+
+def read_bench(build_dir: Path, names: list[str]) -> dict[str, Path]:
+    """``{name: bench.json}`` for the models that have one."""
+    found = {name: build_dir / "bench" / name / "bench.json" for name in names}
+    return {name: path for name, path in found.items() if path.is_file()}
+
+
+def resolve_models(builds: Mapping[str, Path], registry: ModelLookup, env: str) -> list[BuiltModel]:
+    """Each build's registered version; point ``<env>:current`` at it (once) and record aliases."""
+    models = []
+    for name, path in sorted(builds.items()):
+        report = _load(path)
+        digest = str(report.get("artifact_digest", ""))
+        version = registry.find(name, digest)
+        if version is None:
+            raise ReleaseError(
+                f"{name} {digest or '(no artifact_digest)'} from {path} is not in "
+                "the registry; run `latte build` (it registers what it builds)"
+            )
+        if version.blocked:
+            raise ReleaseError(
+                f"{name} version {version.version} is blocked in the registry "
+                f"({version.blocked_reason}); fix the model and rebuild"
+            )
+        alias = f"{env}:current"
+        if registry.aliases(name).get(alias) != version.version:
+            registry.set_alias(name, alias, version.version)
+        aliases = sorted(a for a, v in registry.aliases(name).items() if v == version.version)
+        metrics = {
+            k: float(v)
+            for k, v in sorted((report.get("metrics") or {}).items())
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        }
+        framework = str(report.get("framework") or version.lineage.get("framework", ""))
+        models.append(BuiltModel(name, version.version, version.digest, framework, metrics,
+                                 tuple(aliases)))  # fmt: skip
+    return models
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ReleaseError(f"{path}: not readable JSON ({exc}); rebuild the model") from exc
+    if not isinstance(data, dict):
+        raise ReleaseError(f"{path}: expected a JSON object; rebuild the model")
+    return data

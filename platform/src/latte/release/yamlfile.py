@@ -1,0 +1,114 @@
+"""Minimal, comment-keeping edits of YAML files people also read (ruamel.yaml round-trip).
+
+:func:`update_in_place` changes only the scalars that differ, adds missing keys at the end of
+their mapping and drops keys that are gone, so comments, order and styles survive; new
+mappings are written in flow style when they hold only scalars (the release file's look).
+Writes are atomic: a temp file beside the target, then ``os.replace``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+from latte.release.errors import ReleaseError
+
+__all__ = ["dump", "load", "plain", "to_yaml", "update_in_place", "write_atomic"]
+
+# Strings that must stay strings for every YAML reader (ids, digests, commits, version keys).
+_QUOTED_KEYS = frozenset({"id", "created", "commit", "digest", "tag"})
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never fold long lines: a digest or a message stays on one line
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def load(path: Path) -> Any:
+    """The round-trip document of ``path`` ({} for an empty file)."""
+    try:
+        data = _yaml().load(path.read_text(encoding="utf-8"))
+    except (OSError, YAMLError) as exc:
+        reason = " ".join(str(exc).split())
+        raise ReleaseError(f"{path}: cannot read ({reason}); restore it from git") from exc
+    return CommentedMap() if data is None else data
+
+
+def dump(data: Any) -> str:
+    stream = io.StringIO()
+    _yaml().dump(data, stream)
+    return stream.getvalue()
+
+
+def plain(data: Any) -> Any:
+    """Plain dicts/lists/scalars, for comparing a document with new content."""
+    if isinstance(data, Mapping):
+        return {str(k): plain(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [plain(v) for v in data]
+    if isinstance(data, str):
+        return str(data)
+    return data
+
+
+def update_in_place(target: CommentedMap, new: Mapping[str, Any]) -> None:
+    """Make ``target`` equal to ``new`` with the fewest edits."""
+    for key in [k for k in target if str(k) not in {str(n) for n in new}]:
+        del target[key]
+    for key, value in new.items():
+        existing = _find_key(target, key)
+        if isinstance(value, Mapping) and isinstance(target.get(existing), CommentedMap):
+            update_in_place(target[existing], value)
+        elif existing is None or plain(target[existing]) != plain(value):
+            target[existing if existing is not None else _key(key)] = to_yaml(value, str(key))
+
+
+def _find_key(target: CommentedMap, key: str) -> Any:
+    return next((k for k in target if str(k) == str(key)), None)
+
+
+def to_yaml(value: Any, key: str = "") -> Any:
+    """New content as round-trip nodes: scalar-only mappings in flow style, ids quoted."""
+    if isinstance(value, Mapping):
+        node = CommentedMap((_key(k), to_yaml(v, str(k))) for k, v in value.items())
+        if all(not isinstance(v, Mapping | list) for v in value.values()):
+            node.fa.set_flow_style()
+        return node
+    if isinstance(value, list):
+        seq = CommentedSeq(to_yaml(v) for v in value)
+        seq.fa.set_flow_style()
+        return seq
+    if isinstance(value, str) and key in _QUOTED_KEYS:
+        return DoubleQuotedScalarString(value)
+    return value
+
+
+def _key(key: Any) -> Any:
+    # Version keys ("3") must stay strings, or YAML readers see integers.
+    return DoubleQuotedScalarString(key) if isinstance(key, str) and key.isdigit() else key
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so readers see the old or the new file, never half."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        # mkstemp creates 0600; a tracked file keeps the mode people and Argo CD expect
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
