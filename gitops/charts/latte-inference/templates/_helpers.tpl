@@ -77,3 +77,12 @@ startupProbe:
   periodSeconds: {{ .startup.periodSeconds }}
   failureThreshold: {{ .startup.failureThreshold }}
 {{- end -}}
+
+{{/* Per-pod request rate the HPA holds: the lowest any released model's bench asks for; "" if none. */}}
+{{- define "latte.gatewayRpsTarget" -}}
+{{- $target := 0.0 -}}
+{{- range $name, $cap := .Values.capacity -}}
+{{- if and $cap.hpaTargetRps (or (eq $target 0.0) (lt (float64 $cap.hpaTargetRps) $target)) -}}{{- $target = float64 $cap.hpaTargetRps -}}{{- end -}}
+{{- end -}}
+{{- if gt $target 0.0 }}{{ $target }}{{ end -}}
+{{- end -}}
