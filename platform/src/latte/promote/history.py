@@ -26,6 +26,7 @@ HEADER = (
     "history:\n"
 )
 _ITEM = re.compile(r"^( *)- ", re.MULTILINE)
+_EMPTY = re.compile(r"^history:[ \t]*\[\][ \t]*$", re.MULTILINE)
 
 
 def render_entry(entry: Mapping[str, Any], indent: str = "  ") -> str:
@@ -58,6 +59,10 @@ def append_entry(current: bytes | None, entry: Mapping[str, Any], where: str) ->
     )
     if before and _entries(appended, where) == [*before, dict(entry)]:
         return appended.encode("utf-8")
+    # A fresh env's file says `history: []`: open the list in place, keeping the header.
+    opened = _EMPTY.sub(lambda _: "history:\n" + render_entry(entry).rstrip("\n"), text, count=1)
+    if not before and _entries(opened, where) == [dict(entry)]:
+        return opened.encode("utf-8")
     return _round_trip(text, entry, where)
 
 

@@ -85,10 +85,13 @@ def existing(ws: Workspace, branch: str, title: str) -> Outcome | None:
     if not (here or there):
         return None
     pull = ws.forge.find_open(branch) if ws.forge else None
-    return Outcome(
-        state="pending", branch=branch, title=title, pull=pull,
-        note=f"branch {branch} already exists; nothing changed",
-    )  # fmt: skip
+    note = f"branch {branch} already exists; nothing changed"
+    if ws.forge is not None and pull is None:
+        note += (
+            "; it has no open pull request: open one from the branch, or delete the branch "
+            "(here and on the remote) to start over"
+        )
+    return Outcome(state="pending", branch=branch, title=title, pull=pull, note=note)
 
 
 def open_move(

@@ -19,6 +19,23 @@ environments:
   - name: production
     approval: true
 """
+# A fresh environment as gitops/README.md describes it.
+EMPTY_RELEASE = """\
+# Written by `latte release` / `latte promote` / `latte rollback`. Do not edit by hand.
+release:
+  id: ""
+  created: ""
+  commit: ""
+  gates: {}
+models: {}
+routing: {}
+bench: {}
+capacity: {}
+"""
+EMPTY_HISTORY = """\
+# Append-only log of what this environment ran. Written by latte; do not edit by hand.
+history: []
+"""
 LONG_AGO = datetime.now(UTC) - timedelta(days=3)
 
 
@@ -75,7 +92,8 @@ def make_repo(tmp_path: Path) -> Path:
         folder = work / "gitops" / "envs" / env
         folder.mkdir(parents=True)
         (folder / "values.yaml").write_text(f"# {env} settings, edited by people\nreplicas: 1\n")
-        (folder / "release.yaml").write_text('release:\n  id: ""\nmodels: {}\n')
+        (folder / "release.yaml").write_text(EMPTY_RELEASE)
+        (folder / "history.yaml").write_text(EMPTY_HISTORY)
     git(work, "add", ".")
     git(work, "commit", "--quiet", "-m", "seed", when=LONG_AGO)
     git(work, "push", "--quiet", "origin", "main")

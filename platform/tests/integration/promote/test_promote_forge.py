@@ -2,10 +2,10 @@
 
 import httpx
 import pytest
-from promote_repo import land_release, merge, release_text
+from promote_repo import git, land_release, merge, release_text
 
 from latte.config import load_settings
-from latte.promote import ForgeError, GitHubForge, promote, rollback, verify
+from latte.promote import ForgeError, GitHubForge, PromoteError, promote, rollback, verify
 from latte.promote.forge import make_forge
 
 R1 = release_text("2026.11.28.1", {"digits": 1})
@@ -35,6 +35,27 @@ def test_promote_opens_one_pull_request_with_the_description(work, workspace, gi
     assert again.state == "pending"
     assert again.pull == outcome.pull
     assert [m for m, _ in fake.requests].count("POST") == 1
+
+
+def test_a_branch_without_pull_request_is_reported_not_reopened(work, workspace, github):
+    fake, client, _ = github
+    land_release(work, "dev", R1)
+    promote(workspace(), target="staging")  # pushed, but no forge configured at the time
+    forge = GitHubForge(client=client, repo="example/latte")
+    again = promote(workspace(forge=forge), target="staging")
+    assert again.state == "pending"
+    assert again.pull is None
+    assert "it has no open pull request: open one from the branch" in again.note
+    assert fake.pulls == []
+
+
+def test_a_forge_without_a_remote_is_refused_before_writing(work, workspace, github):
+    _, client, _ = github
+    land_release(work, "dev", R1)
+    forge = GitHubForge(client=client, repo="example/latte")
+    with pytest.raises(PromoteError, match="a forge is configured but no git remote"):
+        promote(workspace(forge=forge, push=False), target="staging")
+    assert not git(work, "branch", "--list", "promote/*")
 
 
 def test_rollback_pull_request_is_labelled_for_fast_merge(work, workspace, github):

@@ -78,6 +78,12 @@ def test_cli_prints_the_pr_text_and_refuses_in_one_line(work, registry, cli_env,
     assert main(["-C", str(work), "promote"]) == 1
     assert "needs --to <env>" in capsys.readouterr().err
 
+    land_release(work, "staging", R2, message="hand edit")
+    assert main(["-C", str(work), "promote", "--verify", "main"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("FAIL staging: gitops/envs/staging/release.yaml was changed by ")
+    assert out.endswith("promotion policy: violated\n")
+
 
 def test_cli_status_skips_the_cluster_with_a_reason(work, cli_env, capsys):
     assert main(["-C", str(work), "status", "staging"]) == 0

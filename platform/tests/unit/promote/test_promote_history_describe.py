@@ -32,10 +32,16 @@ def test_missing_or_empty_history_starts_the_file():
     assert append_entry(b"", {"id": "a"}, "h.yaml").decode() == HEADER + '  - id: "a"\n'
 
 
-def test_an_empty_flow_list_is_round_tripped_keeping_the_comment():
+def test_a_fresh_empty_list_is_opened_in_place():
     out = append_entry(b"# keep me\nhistory: []\n", {"id": "a"}, "h.yaml").decode()
-    assert out.startswith("# keep me\n")
-    assert "id: a" in out
+    assert out == '# keep me\nhistory:\n  - id: "a"\n'
+
+
+def test_an_odd_layout_is_round_tripped_keeping_the_comment():
+    out = append_entry(b"# keep me\nhistory: [] # why\n", {"id": "a"}, "h.yaml").decode()
+    assert out.startswith("# keep me\nhistory:")
+    assert "# why" in out
+    assert "- id: a" in out
 
 
 def test_broken_history_is_refused():
