@@ -111,7 +111,7 @@ class Manifest:
                 FileEntry(str(f["path"]), str(f["sha256"]), int(f["size"])) for f in raw["files"]
             )
             return cls(digest=check_digest(str(raw["digest"])), files=files)
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, InvalidInputError) as exc:
             raise IntegrityError(
                 f"manifest {where} is corrupt ({exc}); restore the artifact store from a backup"
             ) from exc

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ExportResult", "export_repository"]
 
-_POLICY = re.compile(r"^\s*version_policy\s*:.*$", re.MULTILINE)
+_POLICY = re.compile(r"^[ \t]*version_policy\s*:?\s*\{", re.MULTILINE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,9 +107,22 @@ def _pin_versions(config: Path, numbers: list[int]) -> None:
     # Triton serves only the newest version by default; name every exported one instead.
     if not config.is_file():
         return
-    text = _POLICY.sub("", config.read_text(encoding="utf-8")).rstrip("\n")
+    text = _strip_policy(config.read_text(encoding="utf-8")).rstrip("\n")
     listed = ", ".join(str(n) for n in numbers)
     config.write_text(f"{text}\nversion_policy: {{ specific: {{ versions: [{listed}] }} }}\n")
+
+
+def _strip_policy(text: str) -> str:
+    """Remove an existing ``version_policy`` block, however many lines its braces span."""
+    found = _POLICY.search(text)
+    if found is None:
+        return text
+    depth, end = 0, found.start()
+    for end in range(text.index("{", found.start()), len(text)):
+        depth += {"{": 1, "}": -1}.get(text[end], 0)
+        if depth == 0:
+            break
+    return text[: found.start()] + text[end + 1 :].lstrip("\n")
 
 
 def _replace_folder(staged: Path, target: Path) -> None:

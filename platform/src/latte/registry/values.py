@@ -94,9 +94,9 @@ class Selector:
 
 def parse_selector(text: str) -> Selector:
     """``digits``, ``digits@3`` or ``digits@production:champion``."""
-    name, _, rest = text.partition("@")
+    name, at, rest = text.partition("@")
     check_name(name)
-    if not rest:
+    if not at:
         return Selector(name)
     if rest.isdigit() and int(rest) > 0:
         return Selector(name, version=int(rest))
