@@ -10,9 +10,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from onnx_models import write_model  # noqa: E402
+from onnx_models import write_model
 
-from latte_loadtests.stack import free_port, wait_ready  # noqa: E402
+from latte_loadtests.stack import free_port, wait_ready
 
 TEST_SLO = """
 [sweep]

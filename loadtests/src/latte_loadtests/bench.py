@@ -23,7 +23,7 @@ from latte_loadtests import __version__
 from latte_loadtests.device import Device, detect_device
 from latte_loadtests.errors import BenchUsageError, SloFailedError, TargetUnreachableError
 from latte_loadtests.gate import capacity_plan, evaluate_slo
-from latte_loadtests.payloads import InputSpec, RequestBody, build_pool, test_split
+from latte_loadtests.payloads import InputSpec, RequestBody, build_pool, held_out_rows
 from latte_loadtests.plot import plot_sweep
 from latte_loadtests.profiles import Profiles, Slo, SweepPlan
 from latte_loadtests.promscrape import scrape
@@ -143,7 +143,7 @@ def _remote_device(metrics_url: str) -> Device:
 def _pool(request: BenchRequest, url: str, model: str) -> list[RequestBody]:
     profile = request.profiles.model(model)
     spec = InputSpec.from_metadata(model, _metadata(url, model))
-    rows = test_split(profile.dataset, test_fraction=profile.test_fraction, seed=profile.seed)
+    rows = held_out_rows(profile.dataset, test_fraction=profile.test_fraction, seed=profile.seed)
     return build_pool(spec, rows, batch_sizes=profile.batch_sizes, encoding=request.encoding)
 
 

@@ -26,27 +26,32 @@ __all__ = [
     "build_pool",
     "encode_binary",
     "encode_json",
-    "test_split",
+    "held_out_rows",
 ]
 
 Encoding = str  # "binary" (the binary tensor extension) or "json"
 _DTYPES = {"FP32": np.float32, "FP64": np.float64, "FP16": np.float16, "INT64": np.int64}
 
 
-def _digits() -> npt.NDArray[Any]:
+Labelled = tuple[npt.NDArray[Any], npt.NDArray[Any]]
+
+
+def _digits() -> Labelled:
     from sklearn.datasets import load_digits
 
-    return np.asarray(load_digits().data)
+    data = load_digits()
+    return np.asarray(data.data), np.asarray(data.target)
 
 
-def _breast_cancer() -> npt.NDArray[Any]:
+def _breast_cancer() -> Labelled:
     from sklearn.datasets import load_breast_cancer
 
-    return np.asarray(load_breast_cancer().data)
+    data = load_breast_cancer()
+    return np.asarray(data.data), np.asarray(data.target)
 
 
-# dataset name in slo.toml -> loader of its feature matrix (imported lazily: sklearn is slow)
-DATASETS: dict[str, Callable[[], npt.NDArray[Any]]] = {
+# dataset name in slo.toml -> loader of (features, labels); sklearn is imported lazily (slow)
+DATASETS: dict[str, Callable[[], Labelled]] = {
     "digits": _digits,
     "breast_cancer": _breast_cancer,
 }
@@ -83,14 +88,20 @@ class RequestBody:
     rows: int
 
 
-def test_split(dataset: str, *, test_fraction: float, seed: int) -> npt.NDArray[Any]:
-    """The held-out rows of ``dataset``: a seeded shuffle, the last ``test_fraction`` of it."""
+def held_out_rows(dataset: str, *, test_fraction: float, seed: int) -> npt.NDArray[Any]:
+    """The test split the model was evaluated on.
+
+    The same stratified ``train_test_split`` call, seed and fraction as latte_models' split,
+    so the benchmark sends the rows the model was held out on.
+    """
+    from sklearn.model_selection import train_test_split
+
     if dataset not in DATASETS:
         raise BenchUsageError(f"unknown dataset {dataset!r}; known: {', '.join(sorted(DATASETS))}")
-    features = DATASETS[dataset]()
-    order = np.random.default_rng(seed).permutation(len(features))
-    held_out = max(1, round(len(features) * test_fraction))
-    return features[order[-held_out:]]
+    features, labels = DATASETS[dataset]()
+    rows = np.arange(len(labels))
+    _, test = train_test_split(rows, test_size=test_fraction, random_state=seed, stratify=labels)
+    return np.asarray(features[np.sort(test)])
 
 
 def encode_json(spec: InputSpec, rows: npt.NDArray[Any]) -> RequestBody:

@@ -59,6 +59,8 @@ class ModelProfile:
     test_fraction: float = 0.2
     seed: int = 0
     target_rps: float = 100.0
+    # the model's build config (relative to slo.toml); its seed and test fraction win
+    model_config: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,10 +107,24 @@ def _model(source: str, name: str, table: Any) -> ModelProfile:
     fields = dict(table)
     slo = _build(source, f"{where}.slo", Slo, _table(source, fields, "slo", required=True))
     fields.pop("slo")
+    if fields.get("model_config"):
+        fields.update(_split_of(Path(source).parent / str(fields["model_config"]), where))
     profile: ModelProfile = _build(
         source, where, ModelProfile, {**fields, "name": name, "slo": slo}
     )
     return profile
+
+
+def _split_of(config: Path, where: str) -> dict[str, Any]:
+    """Seed and test fraction from a models/configs/<name>.toml ([model].seed, [data])."""
+    try:
+        data = tomllib.loads(config.read_text(encoding="utf-8"))
+        return {"seed": data["model"]["seed"], "test_fraction": data["data"]["test_fraction"]}
+    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
+        raise BenchUsageError(
+            f"{where}.model_config {config} has no readable [model].seed and "
+            f"[data].test_fraction ({exc!r}); fix the path or drop model_config"
+        ) from exc
 
 
 def _table(source: str, data: Mapping[str, Any], key: str, required: bool = False) -> Any:

@@ -61,12 +61,14 @@ def parse_scrape(text: str) -> Scrape:
         gpu = gpu or family.name.startswith("nv_gpu_")
         for sample in family.samples:
             model = sample.labels.get("model", "")
-            if sample.name == GATEWAY_HISTOGRAM + "_bucket":
+            # the parser names counter samples <family>_total even when Triton does not
+            name = sample.name.removesuffix("_total")
+            if name == GATEWAY_HISTOGRAM + "_bucket":
                 buckets[model][float(sample.labels["le"])] += sample.value
-            elif sample.name in (GATEWAY_HISTOGRAM + "_sum", TRITON_DURATION):
-                scale = 1.0 if sample.name == TRITON_DURATION else 1e6  # to microseconds
+            elif name in (GATEWAY_HISTOGRAM + "_sum", TRITON_DURATION):
+                scale = 1.0 if name == TRITON_DURATION else 1e6  # to microseconds
                 sums[model] += sample.value * scale
-            elif sample.name in (GATEWAY_HISTOGRAM + "_count", TRITON_SUCCESS):
+            elif name in (GATEWAY_HISTOGRAM + "_count", TRITON_SUCCESS):
                 counts[model] += sample.value
     return Scrape({m: dict(b) for m, b in buckets.items()}, dict(sums), dict(counts), gpu)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 
@@ -72,6 +73,8 @@ def test_planted_slow_model_fails_the_gate_naming_slo_and_value(
     report = json.loads((out / "bench.json").read_text())
     assert report["status"] == "failed"
     assert report["slo"]["measured_p95_ms"] > 150
+    assert report["slo"]["measured_error_rate"] == 0  # slow, not broken
+    assert report["capacity"]["replicas"] is None
 
 
 def test_stopped_server_is_a_clear_error_and_leaves_no_report(slo_file, tmp_path):
@@ -110,8 +113,8 @@ def test_local_stack_is_started_and_stopped_by_the_runner(build_dir, slo_file, t
     assert report["target"]["kind"] == "local gateway"
     assert report["device"]["kind"] in {"cpu", "gpu"}
     port = int(report["target"]["url"].rsplit(":", 1)[1])
-    with pytest.raises(OSError):  # the gateway is gone
-        __import__("socket").create_connection(("127.0.0.1", port), timeout=1)
+    with pytest.raises(ConnectionRefusedError):  # the gateway is gone
+        socket.create_connection(("127.0.0.1", port), timeout=1)
 
 
 def test_device_env_that_does_not_match_this_machine_is_refused(

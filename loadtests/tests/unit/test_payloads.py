@@ -15,7 +15,18 @@ from latte_loadtests.payloads import (
 SPEC = InputSpec("input__0", "FP32", (-1, 4))
 
 
-def test_test_split_is_seeded_and_held_out():
+def test_held_out_rows_match_the_models_stratified_split():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    data = load_digits()
+    rows = np.arange(len(data.target))
+    _, test = train_test_split(rows, test_size=0.2, random_state=3, stratify=data.target)
+    held_out = held_out_rows("digits", test_fraction=0.2, seed=3)
+    assert np.array_equal(held_out, data.data[np.sort(test)])
+
+
+def test_held_out_rows_are_seeded():
     a = held_out_rows("breast_cancer", test_fraction=0.2, seed=0)
     b = held_out_rows("breast_cancer", test_fraction=0.2, seed=0)
     c = held_out_rows("breast_cancer", test_fraction=0.2, seed=1)
@@ -66,7 +77,7 @@ def test_model_without_batch_dimension_gets_single_rows_shaped_as_declared():
 
 
 def test_feature_count_mismatch_names_both_sizes():
-    with pytest.raises(BenchUsageError, match="takes 4 features per row .* data set has 30"):
+    with pytest.raises(BenchUsageError, match=r"takes 4 features per row .* data set has 30"):
         build_pool(SPEC, np.ones((5, 30)), batch_sizes=(1,), encoding="binary")
 
 

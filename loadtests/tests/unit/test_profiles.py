@@ -49,3 +49,22 @@ def test_bad_files_fail_with_the_key_and_value(tmp_path, text, message):
 def test_missing_file_says_which_flag_to_pass(tmp_path):
     with pytest.raises(BenchUsageError, match="does not exist; pass --slo-file"):
         load_profiles(tmp_path / "absent.toml")
+
+
+def test_model_config_supplies_the_split_seed_and_fraction(tmp_path):
+    (tmp_path / "m.toml").write_text("[model]\nseed = 7\n[data]\ntest_fraction = 0.25\n")
+    (tmp_path / "slo.toml").write_text(
+        "[model.m]\ndataset = 'digits'\nmodel_config = 'm.toml'\nseed = 1\n"
+        "[model.m.slo]\np95_ms = 5.0\nat_concurrency = 1\n"
+    )
+    profile = load_profiles(tmp_path / "slo.toml").model("m")
+    assert (profile.seed, profile.test_fraction) == (7, 0.25)
+
+
+def test_unreadable_model_config_names_the_path(tmp_path):
+    (tmp_path / "slo.toml").write_text(
+        "[model.m]\ndataset = 'digits'\nmodel_config = 'absent.toml'\n"
+        "[model.m.slo]\np95_ms = 5.0\nat_concurrency = 1\n"
+    )
+    with pytest.raises(BenchUsageError, match=r"model.m.model_config .*absent.toml has no"):
+        load_profiles(tmp_path / "slo.toml")
