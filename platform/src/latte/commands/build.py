@@ -10,7 +10,7 @@ import argparse
 import os
 from typing import TYPE_CHECKING, Any
 
-from latte.tasks import run_targets
+from latte.tasks import RunReport, run_targets
 from latte.tasks.cli import add_run_options, report_exit_code
 
 if TYPE_CHECKING:
@@ -39,4 +39,15 @@ def _handle(args: argparse.Namespace, settings: Settings) -> int:
         remote_write=args.remote_write,
         environ=os.environ,
     )
-    return report_exit_code(report)
+    code = report_exit_code(report)
+    if code == 0:
+        _register(settings, report)
+    return code
+
+
+def _register(settings: Settings, report: RunReport) -> None:
+    """Give every built model a registry version, so later steps cite numbers and digests."""
+    from latte.registry.build import register_run  # deferred: SQLAlchemy only when building
+
+    for mv in register_run(settings, report.results):
+        print(f"registered {mv.name} version {mv.version} ({mv.digest})")

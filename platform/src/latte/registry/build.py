@@ -4,9 +4,10 @@ its exported tree ``build/model-repository/<name>/``."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+import subprocess
+from collections.abc import Iterable, Mapping
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, Protocol
 
 from latte.registry.errors import InvalidInputError
 from latte.registry.registry import Registry, open_registry
@@ -15,27 +16,60 @@ from latte.registry.values import ModelVersion
 if TYPE_CHECKING:
     from latte.config import Settings
 
-__all__ = ["build_record", "register_build"]
+__all__ = [
+    "BuiltTarget",
+    "build_record",
+    "git_commit",
+    "model_build_keys",
+    "register_build",
+    "register_run",
+]
 
 # metrics.json keys that describe where a model came from rather than how well it does.
-_LINEAGE_KEYS = ("git_commit", "build_key", "data_digest", "split_digest", "framework")
-_LINEAGE_TABLES = ("framework_versions", "lineage")
+_LINEAGE_KEYS = ("git_commit", "build_key", "data_digest", "framework", "schema")
+# nested tables flattened into lineage: table -> key prefix
+_LINEAGE_TABLES = {"versions": "framework.", "framework_versions": "framework.", "data": "data."}
+# nested tables of numbers that are worth keeping as metrics beside "metrics"
+_METRIC_TABLES = ("metrics", "latency")
+
+
+class BuiltTarget(Protocol):
+    """The slice of a task runner result this module reads (latte.tasks.TargetResult)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def outs(self) -> tuple[str, ...]: ...
 
 
 def register_build(
-    settings: Settings, build_dir: Path | None = None, *, registry: Registry | None = None
+    settings: Settings,
+    build_dir: Path | None = None,
+    *,
+    registry: Registry | None = None,
+    lineage: Mapping[str, str] | None = None,
+    build_keys: Mapping[str, str] | None = None,
 ) -> list[ModelVersion]:
-    """Register every built model (idempotent: an unchanged model keeps its version)."""
+    """Register every built model (idempotent: an unchanged model keeps its version).
+
+    ``lineage`` is added to every model's (e.g. the git commit); ``build_keys`` maps a model
+    name to the task runner's action key that produced it.
+    """
     build = settings.path(build_dir if build_dir is not None else settings.build_dir)
     records = [build_record(path, build) for path in sorted(build.glob("models/*/metrics.json"))]
     if not records:
         return []
+    for name, _, _, extra, _ in records:
+        extra.update(lineage or {})
+        if build_keys and name in build_keys:
+            extra["build_key"] = build_keys[name]
     owned = registry is None
     active = registry if registry is not None else open_registry(settings, actor="latte build")
     try:
         return [
-            active.register(name, tree, metrics=metrics, lineage=lineage, expected_digest=expected)
-            for name, tree, metrics, lineage, expected in records
+            active.register(name, tree, metrics=metrics, lineage=found, expected_digest=expected)
+            for name, tree, metrics, found, expected in records
         ]
     finally:
         if owned:
@@ -59,7 +93,10 @@ def build_record(
     if not isinstance(data, dict):
         raise InvalidInputError(f"{metrics_file} must hold a JSON object; rebuild it")
     expected = data.get("artifact_digest")
-    return name, tree, _numbers(data.get("metrics", {})), _lineage(data), expected
+    metrics: dict[str, float] = {}
+    for table in _METRIC_TABLES:
+        metrics.update(_numbers(data.get(table), "" if table == "metrics" else f"{table}."))
+    return name, tree, metrics, _lineage(data), expected
 
 
 def _numbers(values: Any, prefix: str = "") -> dict[str, float]:
@@ -76,10 +113,50 @@ def _numbers(values: Any, prefix: str = "") -> dict[str, float]:
 
 
 def _lineage(data: Mapping[str, Any]) -> dict[str, str]:
-    lineage = {key: str(data[key]) for key in _LINEAGE_KEYS if isinstance(data.get(key), str)}
-    for table in _LINEAGE_TABLES:
-        for key, value in (data.get(table) or {}).items():
+    lineage = {key: str(data[key]) for key in _LINEAGE_KEYS if isinstance(data.get(key), str | int)}
+    for table, prefix in _LINEAGE_TABLES.items():
+        values = data.get(table)
+        for key, value in values.items() if isinstance(values, Mapping) else ():
             if isinstance(value, str | int | float) and not isinstance(value, bool):
-                prefix = "framework." if table == "framework_versions" else ""
                 lineage[f"{prefix}{key}"] = str(value)
+    if isinstance(data.get("gates_passed"), bool):
+        lineage["gates_passed"] = str(data["gates_passed"]).lower()
     return lineage
+
+
+def model_build_keys(results: Iterable[BuiltTarget]) -> dict[str, str]:
+    """Model name -> the action key of the target whose outputs hold build/models/<name>."""
+    keys: dict[str, str] = {}
+    for result in results:
+        for out in result.outs:
+            parts = PurePosixPath(out).parts
+            # <build dir>/models/<name>[/...]: the models folder below the build dir
+            for index in range(1, len(parts) - 1):
+                if parts[index] == "models":
+                    keys[parts[index + 1]] = result.key
+    return keys
+
+
+def git_commit(root: Path) -> str | None:
+    """The checked-out commit of the repository at ``root``, if it is a git checkout."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and len(commit) == 40 else None
+
+
+def register_run(settings: Settings, results: Iterable[BuiltTarget]) -> list[ModelVersion]:
+    """What ``latte build`` calls after a green run: register the models with their lineage."""
+    commit = git_commit(settings.root)
+    return register_build(
+        settings,
+        lineage={"git_commit": commit} if commit else None,
+        build_keys=model_build_keys(results),
+    )

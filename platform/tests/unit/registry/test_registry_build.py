@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import subprocess
 
 import pytest
 
@@ -14,6 +16,7 @@ from latte.registry import (
     register_build,
     tree_digest,
 )
+from latte.registry.build import git_commit, model_build_keys, register_run
 
 
 def _build(root, name, payload, **extra):
@@ -23,11 +26,14 @@ def _build(root, name, payload, **extra):
     (tree / "config.pbtxt").write_text(f'name: "{name}"\n')
     record = {
         "artifact_digest": tree_digest(tree),
+        # the shape latte_models writes (models/src/latte_models/_steps.py)
+        "schema": 1,
         "metrics": {"accuracy": 0.9, "per_class": {"0": {"f1": 0.8}}, "confusion": [[1]]},
-        "git_commit": "c" * 40,
+        "latency": {"p50_ms": 0.2},
         "data_digest": "sha256:" + "d" * 64,
+        "data": {"split_digest": "sha256:" + "d" * 64, "seed": 7, "sizes": [1, 2]},
         "framework": "pytorch",
-        "framework_versions": {"torch": "2.13.0"},
+        "versions": {"torch": "2.13.0"},
         "gates_passed": True,
         **extra,
     }
@@ -46,12 +52,15 @@ def test_every_built_model_is_registered_once(settings, tmp_path):
     _build(tmp_path, "tumor", "b")
     first = register_build(settings)
     assert [(mv.name, mv.version) for mv in first] == [("digits", 1), ("tumor", 1)]
-    assert first[0].metrics == {"accuracy": 0.9, "per_class.0.f1": 0.8}
+    assert first[0].metrics == {"accuracy": 0.9, "per_class.0.f1": 0.8, "latency.p50_ms": 0.2}
     assert first[0].lineage == {
-        "git_commit": "c" * 40,
+        "schema": "1",
         "data_digest": "sha256:" + "d" * 64,
+        "data.split_digest": "sha256:" + "d" * 64,
+        "data.seed": "7",
         "framework": "pytorch",
         "framework.torch": "2.13.0",
+        "gates_passed": "true",
     }
     assert register_build(settings) == first
     with open_registry(settings) as registry:
@@ -78,3 +87,46 @@ def test_a_changed_tree_or_a_broken_record_is_refused(settings, tmp_path):
     (tmp_path / "build" / "models" / "lost" / "metrics.json").write_text("{}")
     with pytest.raises(InvalidInputError, match="no exported model"):
         register_build(settings)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Result:
+    key: str
+    outs: tuple[str, ...]
+
+
+def test_a_build_run_adds_the_commit_and_the_action_key(settings, tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(tmp_path),
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ],
+        check=True,
+    )
+    commit = git_commit(tmp_path)
+    assert commit is not None
+    assert len(commit) == 40
+    _build(tmp_path, "digits", "a")
+    results = [
+        _Result("k-digits", ("build/model-repository/digits", "build/models/digits")),
+        _Result("k-data", ("build/data/x.npz",)),
+    ]
+    assert model_build_keys(results) == {"digits": "k-digits"}
+    (registered,) = register_run(settings, results)
+    assert registered.lineage["git_commit"] == commit
+    assert registered.lineage["build_key"] == "k-digits"
+
+
+def test_outside_a_git_checkout_there_is_no_commit(tmp_path):
+    assert git_commit(tmp_path / "nowhere") is None
