@@ -26,14 +26,13 @@ COMMAND_MODULES: tuple[str, ...] = (
     "latte.registry.cli",
     "latte.promote.commands",
     "latte.commands.serve",
+    "latte.commands.bench",
     "latte.gitops.cli",
     "latte.release.cli",
 )
 
 # Listed subcommands that are not implemented yet: name -> one-line help.
-PENDING: dict[str, str] = {
-    "bench": "run the Locust inference benchmarks",
-}
+PENDING: dict[str, str] = {}
 
 
 class _Parser(argparse.ArgumentParser):
