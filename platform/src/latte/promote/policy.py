@@ -10,10 +10,12 @@ import dataclasses
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from latte.errors import LatteError
 from latte.promote.chain import EnvPolicy
-from latte.promote.release import ReleaseInfo
+from latte.promote.errors import PromoteError
+from latte.promote.release import ModelPin, ReleaseInfo
 
-__all__ = ["Blocklist", "Candidate", "blocked_models", "check_policy"]
+__all__ = ["Blocklist", "Candidate", "blocked_models", "check_policy", "human"]
 
 PASSED = "passed"
 
@@ -54,11 +56,17 @@ def check_policy(
 
 
 def blocked_models(release: ReleaseInfo, blocklist: Blocklist) -> list[tuple[str, int]]:
-    return [
-        (pin.name, pin.version)
-        for pin in release.models.values()
-        if blocklist.is_blocked(pin.name, pin.version)
-    ]
+    """The release's (name, version) pairs the registry blocks; fails closed on unknown ones."""
+    return [(pin.name, pin.version) for pin in release.models.values() if _blocked(pin, blocklist)]
+
+
+def _blocked(pin: ModelPin, blocklist: Blocklist) -> bool:
+    try:
+        return blocklist.is_blocked(pin.name, pin.version)
+    except LatteError as exc:
+        raise PromoteError(
+            f"cannot check whether {pin.name} version {pin.version} is blocked: {exc}"
+        ) from exc
 
 
 def _gate_reasons(policy: EnvPolicy, release: ReleaseInfo) -> list[str]:
@@ -77,8 +85,8 @@ def _soak_reasons(policy: EnvPolicy, candidate: Candidate, now: datetime) -> lis
         return []
     ready = (candidate.landed_at + policy.soak).strftime("%Y-%m-%dT%H:%M:%SZ")
     return [
-        f"release {candidate.release.id} has soaked {_human(soaked)} in {candidate.source}, "
-        f"{policy.name} needs {_human(policy.soak)} (retry after {ready})"
+        f"release {candidate.release.id} has soaked {human(soaked)} in {candidate.source}, "
+        f"{policy.name} needs {human(policy.soak)} (retry after {ready})"
     ]
 
 
@@ -91,7 +99,8 @@ def _approval_reasons(policy: EnvPolicy, candidate: Candidate) -> list[str]:
     ]
 
 
-def _human(delta: timedelta) -> str:
+def human(delta: timedelta) -> str:
+    """``2h05m`` / ``30m``: how long, for people."""
     minutes = max(int(delta.total_seconds() // 60), 0)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m"

@@ -7,7 +7,7 @@ from datetime import datetime
 from latte.promote.describe import Move, pull_body, pull_title
 from latte.promote.errors import PolicyError, PromoteError
 from latte.promote.moves import Outcome, Workspace, existing, open_move, read_release
-from latte.promote.policy import Candidate, check_policy
+from latte.promote.policy import Candidate, check_policy, human
 from latte.promote.release import release_path
 
 __all__ = ["promote", "promotion_branch"]
@@ -23,6 +23,21 @@ def promote(ws: Workspace, *, target: str, source: str = "", approved_by: str = 
     Re-running it is safe: a release the target already runs is ``done``, one whose branch
     exists is ``pending``; neither writes anything.
     """
+    move, data, current_data = _move(ws, target, source, approved_by)
+    if data == current_data:
+        return Outcome(
+            state="done", branch="", title=pull_title(move),
+            note=f"{target} already runs release {move.release.id}; nothing to do",
+        )  # fmt: skip
+    branch = promotion_branch(target, move.release.id)
+    found = existing(ws, branch, pull_title(move))
+    if found is not None:
+        return found
+    policy = ws.chain.policy(target)
+    return open_move(ws, move, branch, data, pull_body(move, policy.gates, _check(ws, move)), [])
+
+
+def _move(ws: Workspace, target: str, source: str, approved_by: str) -> tuple[Move, bytes, bytes]:
     expected = ws.chain.source_of(target)
     if source and source != expected:
         raise PromoteError(
@@ -37,30 +52,26 @@ def promote(ws: Workspace, *, target: str, source: str = "", approved_by: str = 
         action="promote", target=target, source=expected, source_commit=ws.base_commit,
         release=release, current=current, approved_by=approved_by,
     )  # fmt: skip
-    if data == current_data:
-        return Outcome(
-            state="done", branch="", title=pull_title(move),
-            note=f"{target} already runs release {release.id}; nothing to do",
-        )  # fmt: skip
-    branch = promotion_branch(target, release.id)
-    found = existing(ws, branch, pull_title(move))
-    if found is not None:
-        return found
-    policy = ws.chain.policy(target)
+    return move, data, current_data
+
+
+def _check(ws: Workspace, move: Move) -> list[str]:
+    """Raise PolicyError with every reason, or return the policy lines for the PR."""
+    policy = ws.chain.policy(move.target)
+    landed = _landed_at(ws, move.source)
     candidate = Candidate(
-        release=release, source=expected, landed_at=_landed_at(ws, expected),
-        approved_by=approved_by,
-    )  # fmt: skip
+        release=move.release, source=move.source, landed_at=landed, approved_by=move.approved_by
+    )
     reasons = check_policy(policy, candidate, now=ws.now, blocklist=ws.blocklist)
     if reasons:
-        raise PolicyError(target, reasons)
-    lines = [
+        raise PolicyError(move.target, reasons)
+    return [
         f"gates required: {', '.join(policy.gates) or 'none'}",
-        f"soak in {expected}: {policy.soak} required, since {candidate.landed_at.isoformat()}",
-        f"approval: {approved_by or 'not required'}",
+        f"soak in {move.source}: {human(policy.soak)} required, {human(ws.now - landed)} since "
+        f"it landed ({landed.isoformat()})",
+        f"approval: {move.approved_by or 'not required'}",
         "no model version is blocked in the registry",
     ]
-    return open_move(ws, move, branch, data, pull_body(move, policy.gates, lines), [])
 
 
 def _landed_at(ws: Workspace, env: str) -> datetime:

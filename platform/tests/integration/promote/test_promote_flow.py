@@ -141,3 +141,32 @@ def test_a_new_environment_is_one_folder_and_one_line(work, workspace):
     history = git(work, "show", f"{outcome.branch}:gitops/envs/test/history.yaml")
     assert 'action: "promote"' in history
     assert 'from: "dev"' in history
+
+
+def test_a_model_the_registry_does_not_know_fails_closed(work, workspace):
+    land_release(work, "dev", release_text("2026.11.28.3", {"ghost": 1}))
+    with pytest.raises(PromoteError, match="cannot check whether ghost version 1 is blocked"):
+        promote(workspace(), target="staging")
+
+
+def test_git_problems_are_one_line_with_the_fix(work, registry):
+    from latte.promote import Git, GitError, Workspace
+
+    def open_ws(base):
+        return Workspace.open(
+            Git(work), base=base, remote="origin", push=True, blocklist=registry,
+            now=datetime.now(UTC),
+        )  # fmt: skip
+
+    with pytest.raises(GitError, match=r"'nope' is not a commit in .*; name a branch or commit"):
+        open_ws("nope")
+    git(work, "checkout", "--quiet", "--detach", "main")
+    with pytest.raises(GitError, match="HEAD is detached: pass --base <branch>"):
+        open_ws("")
+    git(work, "checkout", "--quiet", "main")
+    git(work, "rm", "--quiet", "gitops/promotion.yaml")
+    git(work, "commit", "--quiet", "-m", "drop the chain")
+    with pytest.raises(PromoteError, match=r"gitops/promotion\.yaml is not committed on main"):
+        open_ws("main")
+    with pytest.raises(GitError, match=r"git show main:missing-file failed in .*does not exist"):
+        Git(work).run_bytes("show", "main:missing-file")
