@@ -58,7 +58,11 @@ def compute_manifests(
 ) -> dict[Label, Manifest]:
     """Manifests of ``labels`` and all their dependencies, in dependency order."""
     closure = graph.closure(labels)
-    wanted = {path for label in closure for path in _files_of(graph, label)}
+    requirements = {
+        package: requirement_files(graph.root, package) for package in {x.package for x in closure}
+    }
+    wanted = {path for label in closure for path in graph.inputs[label]}
+    wanted.update(path for paths in requirements.values() for path in paths)
     digests = memo.digests(sorted(wanted))
     manifests: dict[Label, Manifest] = {}
     for label in closure:
@@ -69,9 +73,7 @@ def compute_manifests(
             "action": target.action(),
             "build_dir": build_dir,
             "inputs": {path: digests[path] for path in graph.inputs[label]},
-            "requirements": {
-                path: digests[path] for path in requirement_files(graph.root, label.package)
-            },
+            "requirements": {path: digests[path] for path in requirements[label.package]},
             "deps": {str(dep): key_of(manifests[dep]) for dep in target.deps},
             "env": {name: environ.get(name, UNSET) for name in target.env},
             "tools": {
@@ -80,10 +82,6 @@ def compute_manifests(
             },
         }
     return manifests
-
-
-def _files_of(graph: Graph, label: Label) -> tuple[str, ...]:
-    return graph.inputs[label] + requirement_files(graph.root, label.package)
 
 
 def diff_manifests(old: Manifest, new: Manifest) -> list[str]:

@@ -19,10 +19,69 @@ from latte.tasks.digests import DigestMemo
 from latte.tasks.errors import TaskError
 from latte.tasks.store import LocalStore
 
-__all__ = ["outputs_intact", "remove_outputs", "restore_outputs", "snapshot_outputs"]
+__all__ = [
+    "entry_is_valid",
+    "outputs_intact",
+    "records_are_valid",
+    "remove_outputs",
+    "restore_outputs",
+    "snapshot_outputs",
+]
 
 Record = dict[str, Any]
 Fetch = Callable[[str, Path], bool]
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _safe(relpath: object) -> bool:
+    return (
+        isinstance(relpath, str)
+        and bool(relpath)
+        and not relpath.startswith("/")
+        and ".." not in relpath.split("/")
+    )
+
+
+def _digest_ok(digest: object) -> bool:
+    return isinstance(digest, str) and len(digest) == 64 and set(digest) <= _HEX
+
+
+def records_are_valid(records: object, outs: Iterable[str]) -> bool:
+    """Whether cache records (possibly from a remote writer) describe exactly ``outs``, with
+    digests and relative paths that cannot escape them: a cache entry never writes elsewhere."""
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        return False
+    if sorted(str(r.get("path")) for r in records) != sorted(outs):
+        return False
+    return all(_record_ok(record) for record in records)
+
+
+def entry_is_valid(entry: dict[str, Any], outs: Iterable[str]) -> bool:
+    """A cache entry's outputs (see :func:`records_are_valid`) and log digests are well formed."""
+    logs_ok = all(
+        not entry.get(name) or _digest_ok(entry.get(name)) for name in ("stdout", "stderr")
+    )
+    return logs_ok and records_are_valid(entry.get("outputs"), outs)
+
+
+def _record_ok(record: dict[str, Any]) -> bool:
+    if record.get("kind") == "file":
+        return _digest_ok(record.get("digest"))
+    if record.get("kind") != "dir":
+        return False
+    files, dirs, links = record.get("files"), record.get("dirs"), record.get("links")
+    if not (isinstance(files, list) and isinstance(dirs, list) and isinstance(links, list)):
+        return False
+    return (
+        all(
+            isinstance(f, dict) and _safe(f.get("path")) and _digest_ok(f.get("digest"))
+            for f in files
+        )
+        and all(_safe(d) for d in dirs)
+        and all(isinstance(x, dict) and _safe(x.get("path")) and _safe(x.get("to")) for x in links)
+    )
 
 
 def _is_exec(path: Path) -> bool:

@@ -20,10 +20,16 @@ from latte.tasks.errors import TaskError
 from latte.tasks.graph import Graph
 from latte.tasks.keys import Manifest, key_of
 from latte.tasks.labels import Label
-from latte.tasks.outputs import outputs_intact, remove_outputs, restore_outputs, snapshot_outputs
+from latte.tasks.outputs import (
+    entry_is_valid,
+    outputs_intact,
+    remove_outputs,
+    restore_outputs,
+    snapshot_outputs,
+)
 from latte.tasks.progress import Reporter
 from latte.tasks.remote import S3Store
-from latte.tasks.store import LocalStore
+from latte.tasks.store import LocalStore, referenced_blobs
 
 __all__ = ["STATUSES", "TargetResult", "TargetRunner"]
 
@@ -73,6 +79,9 @@ class TargetRunner:
 
     def _from_cache(self, label: Label, key: str) -> tuple[str, tuple[str, str]] | None:
         entry = self.local.get_entry(key)
+        if entry is not None and not entry_is_valid(entry, self.outs(label)):
+            self.reporter.warn(f"{label}: local cache entry {key[:12]} is damaged; rebuilding")
+            entry = None
         if entry is not None:
             outputs = entry["outputs"]
             if outputs_intact(self.graph.root, outputs, self.memo):
@@ -83,6 +92,9 @@ class TargetRunner:
         if self.remote is None:
             return None
         entry = self.remote.get_entry(key)
+        if entry is not None and not entry_is_valid(entry, self.outs(label)):
+            self.reporter.warn(f"{label}: remote cache entry {key[:12]} is malformed; rebuilding")
+            return None
         if entry is None or not self._pull_remote(entry):
             return None
         self.local.put_entry(key, entry)
@@ -168,8 +180,6 @@ class TargetRunner:
     def _push(self, key: str, entry: dict[str, Any]) -> None:
         """Blobs first, the entry last: a reader never sees an entry without its blobs."""
         assert self.remote is not None
-        from latte.tasks.store import referenced_blobs
-
         for digest in sorted(set(referenced_blobs(entry))):
             self.remote.put_blob(digest, self.local.cas / digest[:2] / digest)
         self.remote.put_entry(key, entry)

@@ -124,6 +124,8 @@ class LocalStore:
 
     def remember(self, label_slug: str, key: str) -> None:
         """Record the label's latest key, so ``latte why`` has something to compare with."""
+        if self.last_key(label_slug) == key:
+            return  # a read is cheaper than a write, and a no-op run should write nothing
         write_text_atomic(self.labels / f"{label_slug}.json", json.dumps({"key": key}))
 
     def last_key(self, label_slug: str) -> str | None:

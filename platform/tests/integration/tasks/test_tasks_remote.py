@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from tasks_repo import write_repo
@@ -123,3 +124,21 @@ def test_missing_remote_blob_or_bad_entry_is_a_warning_and_a_rebuild(tmp_path, r
     assert f"remote blob {digest[:12]} is missing; rebuilding" in text
     assert "is not valid JSON; treating it as a miss" in text
     assert (reader_root / "build/b/top/data.txt").read_text() == "use\none\ntwo\nsolo\n"
+
+
+def test_malicious_remote_entry_cannot_write_outside_its_outputs(tmp_path, remote_env):
+    writer = load_settings(root=write_repo(tmp_path / "ci"), environ=remote_env)
+    run(writer, remote_write=True)
+    location = S3Location.parse(remote_env["LATTE_REMOTE_CACHE_URL"])
+    client = make_client(writer)
+    for item in client.list_objects(location.bucket, prefix=location.key("ac") + "/"):
+        entry = json.loads(client.get_object(location.bucket, item.object_name).read())
+        entry["outputs"][0]["path"] = "../../escaped"
+        data = json.dumps(entry).encode()
+        client.put_object(location.bucket, item.object_name, io.BytesIO(data), len(data))
+    reader_root = write_repo(tmp_path / "laptop")
+    fetched, text = run(load_settings(root=reader_root, environ=remote_env))
+    assert set(fetched.values()) == {"built"}
+    assert "remote cache entry" in text
+    assert "is malformed; rebuilding" in text
+    assert not (tmp_path / "escaped").exists()

@@ -1,8 +1,17 @@
 import os
 import time
 
+import pytest
+
 from latte.tasks.digests import DigestMemo
-from latte.tasks.outputs import outputs_intact, remove_outputs, restore_outputs, snapshot_outputs
+from latte.tasks.outputs import (
+    entry_is_valid,
+    outputs_intact,
+    records_are_valid,
+    remove_outputs,
+    restore_outputs,
+    snapshot_outputs,
+)
 from latte.tasks.store import LocalStore, referenced_blobs
 
 
@@ -79,3 +88,53 @@ def test_remember_and_referenced_blobs(tmp_path):
         "outputs": [{"kind": "file", "digest": "f"}, {"kind": "dir", "files": [{"digest": "d"}]}],
     }
     assert sorted(referenced_blobs(entry)) == ["d", "f", "s"]
+
+
+GOOD = "a" * 64
+
+
+@pytest.mark.parametrize(
+    ("records", "valid"),
+    [
+        ([{"path": "build/x", "kind": "file", "digest": GOOD}], True),
+        ([{"path": "build/x", "kind": "dir", "files": [], "dirs": [], "links": []}], True),
+        ([{"path": "elsewhere", "kind": "file", "digest": GOOD}], False),
+        ([{"path": "build/x", "kind": "file", "digest": "../../etc/passwd"}], False),
+        ([{"path": "build/x", "kind": "pipe"}], False),
+        (
+            [
+                {
+                    "path": "build/x",
+                    "kind": "dir",
+                    "files": [{"path": "../up", "digest": GOOD}],
+                    "dirs": [],
+                    "links": [],
+                }
+            ],
+            False,
+        ),
+        ([{"path": "build/x", "kind": "dir", "files": [], "dirs": ["/abs"], "links": []}], False),
+        (
+            [
+                {
+                    "path": "build/x",
+                    "kind": "dir",
+                    "files": [],
+                    "dirs": [],
+                    "links": [{"path": "l", "to": "/etc"}],
+                }
+            ],
+            False,
+        ),
+        ([{"path": "build/x", "kind": "dir", "files": {}, "dirs": [], "links": []}], False),
+        ("not a list", False),
+    ],
+)
+def test_untrusted_records_cannot_write_outside_their_outputs(records, valid):
+    assert records_are_valid(records, ["build/x"]) is valid
+
+
+def test_entry_log_digests_are_checked():
+    records = [{"path": "build/x", "kind": "file", "digest": GOOD}]
+    assert entry_is_valid({"outputs": records, "stdout": GOOD, "stderr": ""}, ["build/x"])
+    assert not entry_is_valid({"outputs": records, "stdout": "../x"}, ["build/x"])
