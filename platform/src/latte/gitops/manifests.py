@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping
-from io import StringIO
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+import yaml
 
 from latte.gitops.errors import GitopsError
 
@@ -40,13 +38,13 @@ class Manifest:
 
 def parse_manifests(text: str, origin: str = "helm template") -> list[Manifest]:
     """Every non-empty document of a multi-document YAML stream, in order."""
-    yaml = YAML(typ="safe", pure=True)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     manifests = []
     for chunk in _documents(text):
         source = _source_of(chunk) or origin
         try:
-            doc = yaml.load(StringIO(chunk))
-        except YAMLError as exc:
+            doc = yaml.load(chunk, Loader=loader)  # noqa: S506 - a safe loader
+        except yaml.YAMLError as exc:
             raise GitopsError(
                 f"{source}: rendered YAML does not parse ({_one_line(exc)}); fix the template"
             ) from exc
