@@ -103,6 +103,13 @@ def build(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, tags=["heavy"])
+def bench(session: nox.Session) -> None:
+    """Locust benchmarks of the built models (`latte bench`): SLO gate, report in build/bench/."""
+    session.install("-e", "serving", "-e", "loadtests", "-e", "platform")
+    session.run("latte", "bench", *session.posargs)
+
+
+@nox.session(python=PYTHON, tags=["heavy"])
 def bench_tasks(session: nox.Session) -> None:
     """Benchmark the task runner: cached re-run, hashing vs sha256sum, no-op at 100 MB vs 1 GB."""
     session.install("-e", "platform")

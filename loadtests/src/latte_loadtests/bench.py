@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -76,7 +77,8 @@ class _Target:
 
 def run_benchmark(request: BenchRequest, console: Console | None = None) -> dict[str, Any]:
     """Run the sweep and write the report; raise SloFailedError after writing a failed one."""
-    console = console or Console(stderr=True)
+    # a log (the task runner captures it) gets a table wide enough not to wrap
+    console = console or Console(stderr=True, width=None if sys.stderr.isatty() else 110)
     slo = _strictest_slo(request)
     out_dir = request.out_dir or request.build_dir / "bench" / request.name
     out_dir.mkdir(parents=True, exist_ok=True)
