@@ -75,6 +75,47 @@ def insert_version(
     return int(connection.execute(statement.returning(versions.c.id)).scalar_one())
 
 
+def lock_version(connection: Connection, name: str, version: int) -> tuple[int, str | None]:
+    """Lock one version row for this transaction: (model id, blocked reason or None)."""
+    query = (
+        sa.select(versions.c.model_id, versions.c.blocked_reason)
+        .select_from(versions.join(models, versions.c.model_id == models.c.id))
+        .where(models.c.name == name, versions.c.version == version)
+        .with_for_update(of=versions)
+    )
+    model, reason = connection.execute(query).one()
+    return int(model), reason
+
+
+def set_blocked(
+    connection: Connection, model: int, version: int, reason: str, now: datetime
+) -> None:
+    connection.execute(
+        versions.update()
+        .where(versions.c.model_id == model, versions.c.version == version)
+        .values(blocked_reason=reason, blocked_at=now)
+    )
+
+
+def move_alias(
+    connection: Connection, model: int, environment: str, alias: str, version: int, now: datetime
+) -> int | None:
+    """Point an alias at ``version``; returns the version it pointed at before, if any."""
+    key = (aliases.c.model_id == model, aliases.c.environment == environment)
+    previous = connection.execute(
+        sa.select(aliases.c.version).where(*key, aliases.c.alias == alias)
+    ).scalar()
+    row = {"model_id": model, "environment": environment, "alias": alias}
+    statement = upsert(connection, aliases).values(**row, version=version, updated_at=now)
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=["model_id", "environment", "alias"],
+            set_={"version": version, "updated_at": statement.excluded.updated_at},
+        )
+    )
+    return None if previous is None else int(previous)
+
+
 def insert_details(
     connection: Connection,
     version_id: int,
@@ -103,18 +144,19 @@ def load_versions(connection: Connection, condition: sa.ColumnElement[bool]) -> 
         "metrics": _details(connection, metrics, joined, condition),
         "lineage": _details(connection, lineage, joined, condition),
     }
+    # Plain tuple unpacking: attribute access on 10,000s of Rows is the listing's hot spot.
     return [
         ModelVersion(
-            name=row.name,
-            version=int(row.version),
-            digest=row.digest,
-            created=utc(row.created_at),
-            metrics=details["metrics"].get(row.id, {}),
-            lineage=details["lineage"].get(row.id, {}),
-            blocked_reason=row.blocked_reason,
-            created_by=row.created_by,
+            name=name,
+            version=version,
+            digest=digest,
+            created=utc(created),
+            metrics=details["metrics"].get(row_id, {}),
+            lineage=details["lineage"].get(row_id, {}),
+            blocked_reason=blocked,
+            created_by=created_by,
         )
-        for row in rows
+        for row_id, name, version, digest, created, created_by, blocked in rows
     ]
 
 
@@ -128,8 +170,11 @@ def _details(
         .order_by(table.c.version_id, table.c.key)
     )
     found: dict[int, dict[str, Any]] = {}
-    for row in connection.execute(query):
-        found.setdefault(row.version_id, {})[row.key] = row.value
+    for version_id, key, value in connection.execute(query).all():
+        if version_id in found:
+            found[version_id][key] = value
+        else:
+            found[version_id] = {key: value}
     return found
 
 

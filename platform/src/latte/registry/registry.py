@@ -187,17 +187,18 @@ class Registry:
     def resolve(self, name: str, alias: str) -> ModelVersion:
         """The version an alias such as ``production:champion`` points at."""
         environment, short = split_alias(alias)
-        query = (
+        pointed = (
             sa.select(aliases.c.version)
-            .select_from(aliases.join(models, aliases.c.model_id == models.c.id))
-            .where(models.c.name == check_name(name))
+            .where(aliases.c.model_id == models.c.id)
             .where(aliases.c.environment == environment, aliases.c.alias == short)
+            .scalar_subquery()
         )
-        with self._read() as connection:
-            version = connection.execute(query).scalar()
-        if version is None:
+        condition = sa.and_(models.c.name == check_name(name), versions.c.version == pointed)
+        with self._read() as connection:  # one transaction: the alias cannot move in between
+            found = q.load_versions(connection, condition)
+        if not found:
             raise NotFoundError(self._missing(name, f"alias {alias!r}"))
-        return self.get(name, int(version))
+        return found[0]
 
     def select(self, name: str, selector: str | int | None = None) -> ModelVersion:
         """A version by number, alias, or (``None``) the latest unblocked one."""
@@ -240,30 +241,13 @@ class Registry:
         """Point ``alias`` at ``version`` (moving it if it pointed elsewhere)."""
         environment, short = split_alias(alias)
         target = self.get(name, version)
-        if target.blocked:
-            raise BlockedError(
-                f"{name} version {version} is blocked ({target.blocked_reason}); "
-                "alias another version"
-            )
         with translate_db_errors(self.engine), self.engine.begin() as connection:
-            model = q.model_id(connection, name)
-            previous = connection.execute(
-                sa.select(aliases.c.version).where(
-                    aliases.c.model_id == model,
-                    aliases.c.environment == environment,
-                    aliases.c.alias == short,
+            model, reason = q.lock_version(connection, name, version)
+            if reason is not None:  # checked under the row lock: a concurrent block wins
+                raise BlockedError(
+                    f"{name} version {version} is blocked ({reason}); alias another version"
                 )
-            ).scalar()
-            row = {"model_id": model, "environment": environment, "alias": short}
-            statement = q.upsert(connection, aliases).values(
-                **row, version=version, updated_at=_now()
-            )
-            connection.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["model_id", "environment", "alias"],
-                    set_={"version": version, "updated_at": statement.excluded.updated_at},
-                )
-            )
+            previous = q.move_alias(connection, model, environment, short, version, _now())
             detail = {"alias": alias, "from": previous, "to": version}
             self._audit(connection, "alias", name, version, detail)
         return target
@@ -272,17 +256,12 @@ class Registry:
         """Block a version: it can no longer be aliased or exported. Idempotent."""
         if not reason.strip():
             raise InvalidInputError("a block needs a reason: say why this version is bad")
-        target = self.get(name, version)
-        if target.blocked:
-            return target
+        self.get(name, version)  # a clear error for an unknown model or version
         with translate_db_errors(self.engine), self.engine.begin() as connection:
-            model = q.model_id(connection, name)
-            connection.execute(
-                versions.update()
-                .where(versions.c.model_id == model, versions.c.version == version)
-                .values(blocked_reason=reason.strip(), blocked_at=_now())
-            )
-            self._audit(connection, "block", name, version, {"reason": reason.strip()})
+            model, previous = q.lock_version(connection, name, version)
+            if previous is None:  # the first reason stands; blocking again changes nothing
+                q.set_blocked(connection, model, version, reason.strip(), _now())
+                self._audit(connection, "block", name, version, {"reason": reason.strip()})
         return self.get(name, version)
 
     # -- artifacts -----------------------------------------------------------------------
