@@ -42,6 +42,13 @@ target_rps = 100.0
 p95_ms = 150.0
 at_concurrency = 2
 
+[model.broken]
+dataset = "digits"
+
+[model.broken.slo]
+p95_ms = 150.0
+at_concurrency = 2
+
 [model.slow]
 dataset = "digits"
 batch_sizes = [16]
@@ -60,6 +67,10 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_model(repository, "digits", 64)
     write_model(repository, "tumor", 30)
     write_model(repository, "slow", 64, slow_layers=24, width=2048)
+    # a config that promises 64 features to a graph that takes 30: every inference fails
+    write_model(repository, "broken", 64)
+    broken = repository / "broken" / "1" / "model.onnx"
+    broken.write_bytes((repository / "tumor" / "1" / "model.onnx").read_bytes())
     return root
 
 

@@ -126,3 +126,13 @@ def test_device_env_that_does_not_match_this_machine_is_refused(
     assert (
         "LATTE_BENCH_DEVICE is 'gpu:1x Imaginary GPU' but this machine" in capsys.readouterr().err
     )
+
+
+def test_a_server_that_fails_every_request_stops_after_the_warm_up(
+    gateway, slo_file, tmp_path, capsys
+):
+    argv = ["run", "--model", "broken", "--url", gateway, "--slo-file", str(slo_file)]
+    assert run([*argv, "--out-dir", str(tmp_path)]) == 3
+    err = capsys.readouterr().err
+    assert f"every warm-up request to {gateway} failed (HTTP 5" in err
+    assert not (tmp_path / "bench.json").exists()

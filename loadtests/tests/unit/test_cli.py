@@ -1,0 +1,50 @@
+import pytest
+
+from latte_loadtests.cli import main
+
+
+def run(argv, environ=None):
+    return main(argv, environ=environ or {})
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run"], "the following arguments are required: --model"),
+        (["run", "--model", "digits", "--concurrency", "1,x"], "'1,x' is not a list like 1,4,16"),
+        (["run", "--model", "digits", "--concurrency", "0"], "'0' is not a list like 1,4,16"),
+        (["nonsense"], "invalid choice: 'nonsense'"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(argv, message, capsys):
+    assert run(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+
+
+def test_slo_level_missing_from_the_sweep_is_refused_before_any_load(slo_file, tmp_path, capsys):
+    argv = ["run", "--model", "digits", "--slo-file", str(slo_file), "--concurrency", "1,4"]
+    assert run([*argv, "--url", "http://127.0.0.1:9", "--out-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "measured at concurrency 2 but the sweep runs [1, 4]; add it to --concurrency" in err
+    assert not (tmp_path / "bench.json").exists()
+
+
+def test_cache_runs_must_name_the_device(slo_file, tmp_path, capsys):
+    argv = ["run", "--model", "digits", "--slo-file", str(slo_file), "--require-device-env"]
+    assert run([*argv, "--build-dir", str(tmp_path)]) == 2
+    assert "LATTE_BENCH_DEVICE is not set" in capsys.readouterr().err
+
+
+def test_missing_model_repository_says_to_build_first(slo_file, tmp_path, capsys):
+    argv = ["run", "--model", "digits", "--slo-file", str(slo_file)]
+    assert run([*argv, "--build-dir", str(tmp_path / "nothing")]) == 2
+    assert "does not exist; run 'latte build' first" in capsys.readouterr().err
+
+
+def test_device_prints_one_key(capsys):
+    assert run(["device"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    assert out.split(":", 1)[0] in {"cpu", "gpu"}
