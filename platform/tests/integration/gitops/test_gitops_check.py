@@ -77,8 +77,8 @@ def test_a_chart_template_dropping_limits_fails_the_rendered_policy(gitops_repo,
     results = {r.name: r for r in run_checks(layout, helm, None, ["dev"])}
     keys = [f.key for f in results["policy (dev)"].findings]
     assert (
-        "Deployment/latte-dev-gateway spec.template.spec.containers[gateway].resources.limits.memory"
-        in keys
+        "Deployment/latte-dev-gateway spec.template.spec.containers[gateway]"
+        ".resources.limits.memory" in keys
     )
     assert results["policy (dev)"].findings[0].file.endswith("templates/gateway-workload.yaml")
 

@@ -44,9 +44,14 @@ def build_model(root: Path, name: str = "digits", weights: bytes = b"onnx-v1", f
     digest = tree_digest(tree)
     folder = root / "build" / "models" / name
     folder.mkdir(parents=True, exist_ok=True)
-    report = {"name": name, "framework": "pytorch", "artifact_digest": digest,
-              "metrics": {"f1_macro": f1, "accuracy": 0.98}, "gates_passed": True,
-              "gates": [{"metric": "f1_macro", "min": 0.9, "value": f1, "passed": True}]}  # fmt: skip
+    report = {
+        "name": name,
+        "framework": "pytorch",
+        "artifact_digest": digest,
+        "metrics": {"f1_macro": f1, "accuracy": 0.98},
+        "gates_passed": True,
+        "gates": [{"metric": "f1_macro", "min": 0.9, "value": f1, "passed": True}],
+    }
     (folder / "metrics.json").write_text(json.dumps(report))
     with open_registry(settings(root), actor="test") as registry:
         return registry.register(name, tree, metrics=report["metrics"])
@@ -59,11 +64,18 @@ def write_bench(root: Path, name: str = "digits", status: str = "passed", p95: f
         "status": status,
         "model": name,
         "device": {"kind": "cpu", "key": "cpu:1x Test CPU"},
-        "slo": {"passed": status == "passed", "measured_p95_ms": p95,
-                "message": f"SLO p95 <= 5 ms at 16 users: measured {p95} ms"},
-        "capacity": {"per_replica_rps_at_slo": 812.0, "concurrency_at_slo": 16, "replicas": 2,
-                     "hpa": {"target_average_value": 568.4}},
-    }  # fmt: skip
+        "slo": {
+            "passed": status == "passed",
+            "measured_p95_ms": p95,
+            "message": f"SLO p95 <= 5 ms at 16 users: measured {p95} ms",
+        },
+        "capacity": {
+            "per_replica_rps_at_slo": 812.0,
+            "concurrency_at_slo": 16,
+            "replicas": 2,
+            "hpa": {"target_average_value": 568.4},
+        },
+    }
     (folder / "bench.json").write_text(json.dumps(report))
 
 

@@ -37,8 +37,10 @@ def _load(root, name="release.yaml"):
 def test_first_release_pins_what_was_built_and_benchmarked(repo):
     outcome = release(settings(repo), now=NOW)
     assert (outcome.release_id, outcome.changed, dict(outcome.models)) == (
-        "2026.11.30.1", True, {"digits": 1},
-    )  # fmt: skip
+        "2026.11.30.1",
+        True,
+        {"digits": 1},
+    )
     doc = _load(repo)
     commit = git(repo, "rev-parse", "HEAD")
     assert doc["release"] == {
@@ -52,8 +54,10 @@ def test_first_release_pins_what_was_built_and_benchmarked(repo):
     assert digits["digest"].startswith("sha256:")
     assert digits["aliases"] == ["dev:current"]
     assert doc["images"]["gateway"] == {
-        "repository": "ghcr.io/example/latte-gateway", "tag": commit, "digest": "",
-    }  # fmt: skip
+        "repository": "ghcr.io/example/latte-gateway",
+        "tag": commit,
+        "digest": "",
+    }
     assert doc["images"]["triton"]["tag"] == "24.10-py3"
     assert doc["routing"]["digits"]["versions"] == {"1": 100}
     assert doc["bench"]["digits"]["p95Ms"] == 4.1
@@ -65,8 +69,15 @@ def test_first_release_pins_what_was_built_and_benchmarked(repo):
     text = (repo / "gitops/envs/dev/release.yaml").read_text()
     assert text.startswith("# Written by `latte release`")
     history = _load(repo, "history.yaml")["history"]
-    assert history == [{"id": "2026.11.30.1", "created": "2026-11-30T05:00:07Z",
-                        "commit": commit, "action": "release", "models": {"digits": 1}}]  # fmt: skip
+    assert history == [
+        {
+            "id": "2026.11.30.1",
+            "created": "2026-11-30T05:00:07Z",
+            "commit": commit,
+            "action": "release",
+            "models": {"digits": 1},
+        }
+    ]
     with open_registry(settings(repo)) as registry:
         assert registry.aliases("digits") == {"dev:current": 1}
 
@@ -90,10 +101,21 @@ def test_a_new_model_version_is_a_new_release_with_a_minimal_edit(repo):
     assert new_history.startswith(old_history)  # append-only
     changed = set(new_release.decode().splitlines()) - set(old_release.decode().splitlines())
     assert all(
-        any(key in line for key in ("id:", "created:", "version:", "digest:", "f1_macro", '"2"',
-                                    "stable:", "aliases:"))
+        any(
+            key in line
+            for key in (
+                "id:",
+                "created:",
+                "version:",
+                "digest:",
+                "f1_macro",
+                '"2"',
+                "stable:",
+                "aliases:",
+            )
+        )
         for line in changed
-    ), changed  # fmt: skip
+    ), changed
     assert _load(repo)["routing"]["digits"]["versions"] == {"2": 100}
 
 

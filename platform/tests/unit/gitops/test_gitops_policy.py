@@ -66,26 +66,35 @@ def test_the_compliant_workload_passes_every_rule():
         ("image-pinned", lambda s: _container(s).update(image="repo/gw:latest"), ".image"),
         ("image-pinned", lambda s: _container(s).update(image="registry:5000/gw"), ".image"),
         ("image-pinned", lambda s: _container(s).update(image="gw"), ".image"),
-        ("resources-bounded", lambda s: _container(s)["resources"]["limits"].pop("memory"),
-         ".resources.limits.memory"),
-        ("resources-bounded", lambda s: _container(s).pop("resources"),
-         ".resources.requests.cpu"),
+        (
+            "resources-bounded",
+            lambda s: _container(s)["resources"]["limits"].pop("memory"),
+            ".resources.limits.memory",
+        ),
+        ("resources-bounded", lambda s: _container(s).pop("resources"), ".resources.requests.cpu"),
         ("hardened", lambda s: s.pop("securityContext"), ".securityContext.runAsNonRoot"),
-        ("hardened", lambda s: _container(s)["securityContext"].pop("readOnlyRootFilesystem"),
-         ".securityContext.readOnlyRootFilesystem"),
-        ("hardened", lambda s: _container(s)["securityContext"].pop("allowPrivilegeEscalation"),
-         ".securityContext.allowPrivilegeEscalation"),
+        (
+            "hardened",
+            lambda s: _container(s)["securityContext"].pop("readOnlyRootFilesystem"),
+            ".securityContext.readOnlyRootFilesystem",
+        ),
+        (
+            "hardened",
+            lambda s: _container(s)["securityContext"].pop("allowPrivilegeEscalation"),
+            ".securityContext.allowPrivilegeEscalation",
+        ),
         ("health-probes", lambda s: _container(s).update(livenessProbe={}), ".livenessProbe"),
         ("health-probes", lambda s: _container(s).pop("startupProbe"), ".startupProbe"),
-        ("zone-spread", lambda s: s.pop("topologySpreadConstraints"),
-         "topologySpreadConstraints"),
+        ("zone-spread", lambda s: s.pop("topologySpreadConstraints"), "topologySpreadConstraints"),
         ("gpu-scheduling", lambda s: s.pop("nodeSelector"), "nodeSelector"),
         ("gpu-scheduling", lambda s: s.pop("tolerations"), "tolerations"),
-        ("no-literal-secrets",
-         lambda s: _container(s).update(env=[{"name": "AWS_SECRET_ACCESS_KEY", "value": "x"}]),
-         ".env[AWS_SECRET_ACCESS_KEY]"),
+        (
+            "no-literal-secrets",
+            lambda s: _container(s).update(env=[{"name": "AWS_SECRET_ACCESS_KEY", "value": "x"}]),
+            ".env[AWS_SECRET_ACCESS_KEY]",
+        ),
     ],
-)  # fmt: skip
+)
 def test_each_rule_names_the_key_it_rejects(rule, change, key):
     findings = RULES[rule](_planted(change))
     assert findings, f"{rule} accepted a planted violation"

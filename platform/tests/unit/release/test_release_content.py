@@ -33,11 +33,24 @@ def _bench(tmp_path, capacity):
 
 
 def test_bench_and_capacity_come_from_bench_json(tmp_path):
-    path = _bench(tmp_path, {"per_replica_rps_at_slo": 812.5, "concurrency_at_slo": 16,
-                             "replicas": 2, "hpa": {"target_average_value": 568.75}})  # fmt: skip
+    path = _bench(
+        tmp_path,
+        {
+            "per_replica_rps_at_slo": 812.5,
+            "concurrency_at_slo": 16,
+            "replicas": 2,
+            "hpa": {"target_average_value": 568.75},
+        },
+    )
     bench, capacity = bench_entries({"digits": path})
-    assert bench == {"digits": {"p95Ms": 4.123, "throughputRps": 812.5,
-                                "device": "cpu:1x Xeon", "concurrency": 16}}  # fmt: skip
+    assert bench == {
+        "digits": {
+            "p95Ms": 4.123,
+            "throughputRps": 812.5,
+            "device": "cpu:1x Xeon",
+            "concurrency": 16,
+        }
+    }
     assert capacity == {"digits": {"perReplicaRps": 812.5, "replicas": 2, "hpaTargetRps": 568.75}}
 
 
@@ -68,8 +81,16 @@ def test_content_routes_all_traffic_to_the_released_version():
         images={"gateway": {"repository": "r", "tag": "c" * 40, "digest": ""}},
     )
     assert content["release"] == {"commit": "c" * 40, "gates": {"tests": "passed", "slo": "passed"}}
-    assert content["models"]["digits"] == {"version": 3, "digest": "sha256:" + "a" * 64,
-                                           "framework": "pytorch", "aliases": ["dev:current"],
-                                           "metrics": {"f1": 0.9}}  # fmt: skip
-    assert content["routing"]["digits"] == {"stable": 3, "versions": {"3": 100},
-                                            "stickyHeader": "x-latte-route-key", "shadow": None}  # fmt: skip
+    assert content["models"]["digits"] == {
+        "version": 3,
+        "digest": "sha256:" + "a" * 64,
+        "framework": "pytorch",
+        "aliases": ["dev:current"],
+        "metrics": {"f1": 0.9},
+    }
+    assert content["routing"]["digits"] == {
+        "stable": 3,
+        "versions": {"3": 100},
+        "stickyHeader": "x-latte-route-key",
+        "shadow": None,
+    }

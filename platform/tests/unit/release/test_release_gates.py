@@ -35,34 +35,67 @@ def _result(inputs, name):
 
 def test_good_evidence_passes_every_gate(evidence):
     assert [(g.name, g.passed, g.reason) for g in evaluate_gates(evidence)] == [
-        ("tests", True, ""), ("security", True, ""), ("quality", True, ""), ("slo", True, ""),
-    ]  # fmt: skip
+        ("tests", True, ""),
+        ("security", True, ""),
+        ("quality", True, ""),
+        ("slo", True, ""),
+    ]
 
 
 @pytest.mark.parametrize(
     ("gate", "file", "content", "message"),
     [
-        ("tests", "reports/junit-platform.xml",
-         '<testsuite tests="3" failures="1" errors="0"/>', "1 of 3 tests failed"),
+        (
+            "tests",
+            "reports/junit-platform.xml",
+            '<testsuite tests="3" failures="1" errors="0"/>',
+            "1 of 3 tests failed",
+        ),
         ("tests", "reports/junit-platform.xml", '<testsuite tests="0"/>', "ran no test"),
         ("tests", "reports/junit-platform.xml", "<oops", "not JUnit XML"),
-        ("security", "reports/bandit-platform.json",
-         json.dumps({"results": [{"issue_severity": "HIGH", "test_id": "B602",
-                                  "filename": "x.py", "line_number": 3}]}),
-         "1 medium/high finding(s), first B602 at x.py:3"),
-        ("security", "reports/pip-audit-platform.json",
-         json.dumps({"dependencies": [{"name": "jinja2", "version": "2.0", "vulns": [{}]}]}),
-         "known vulnerabilities in jinja2==2.0"),
-        ("security", "reports/checkov-gitops.json",
-         json.dumps([{"summary": {"failed": 2}}]), "2 failed checkov check(s)"),
-        ("quality", "metrics.json",
-         json.dumps({"gates_passed": False, "gates": [{"metric": "f1", "passed": False}]}),
-         "digits failed its metric gates ['f1']"),
-        ("slo", "bench.json",
-         json.dumps({"status": "failed", "slo": {"message": "p95 12 ms > 5 ms at 16 users"}}),
-         "p95 12 ms > 5 ms at 16 users"),
+        (
+            "security",
+            "reports/bandit-platform.json",
+            json.dumps(
+                {
+                    "results": [
+                        {
+                            "issue_severity": "HIGH",
+                            "test_id": "B602",
+                            "filename": "x.py",
+                            "line_number": 3,
+                        }
+                    ]
+                }
+            ),
+            "1 medium/high finding(s), first B602 at x.py:3",
+        ),
+        (
+            "security",
+            "reports/pip-audit-platform.json",
+            json.dumps({"dependencies": [{"name": "jinja2", "version": "2.0", "vulns": [{}]}]}),
+            "known vulnerabilities in jinja2==2.0",
+        ),
+        (
+            "security",
+            "reports/checkov-gitops.json",
+            json.dumps([{"summary": {"failed": 2}}]),
+            "2 failed checkov check(s)",
+        ),
+        (
+            "quality",
+            "metrics.json",
+            json.dumps({"gates_passed": False, "gates": [{"metric": "f1", "passed": False}]}),
+            "digits failed its metric gates ['f1']",
+        ),
+        (
+            "slo",
+            "bench.json",
+            json.dumps({"status": "failed", "slo": {"message": "p95 12 ms > 5 ms at 16 users"}}),
+            "p95 12 ms > 5 ms at 16 users",
+        ),
     ],
-)  # fmt: skip
+)
 def test_failures_name_the_file_and_what_failed(evidence, tmp_path, gate, file, content, message):
     (tmp_path / file).write_text(content)
     result = _result(evidence, gate)
