@@ -16,7 +16,13 @@ from latte.registry.errors import InvalidInputError, StoreError
 if TYPE_CHECKING:
     from latte.config import Settings
 
-__all__ = ["database_url", "make_engine", "migrate", "translate_db_errors"]
+__all__ = [
+    "alembic_config",
+    "database_url",
+    "make_engine",
+    "migrate",
+    "translate_db_errors",
+]
 
 _MIGRATIONS = "latte.registry:migrations"
 # Any constant works; it only has to be the same for every latte process migrating this DB.
@@ -69,19 +75,25 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def migrate(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest revision shipped with this package."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Create or upgrade the schema to ``revision`` (default: the newest shipped here)."""
     from alembic import command  # deferred: only opening a registry needs Alembic
-    from alembic.config import Config
 
     with translate_db_errors(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Several processes may open a fresh database at once; migrate one at a time.
             connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
-        config = Config()
-        config.set_main_option("script_location", _MIGRATIONS)
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(alembic_config(connection), revision)
+
+
+def alembic_config(connection: Connection) -> Any:
+    """An Alembic config for the migrations inside this package, bound to ``connection``."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", _MIGRATIONS)
+    config.attributes["connection"] = connection
+    return config
 
 
 @contextmanager

@@ -111,6 +111,21 @@ def test_the_audit_log_rejects_update_and_delete(registry, make_tree):
     assert [e.actor for e in registry.audit()] == ["tester"]
 
 
+def test_a_registered_version_is_immutable_in_the_database(registry, make_tree):
+    registry.register("digits", make_tree("a"))
+    for statement in (
+        f"UPDATE versions SET digest = 'sha256:{'0' * 64}'",
+        "UPDATE versions SET version = 7",
+    ):
+        with (
+            pytest.raises(sa.exc.DBAPIError, match="immutable"),
+            registry.engine.begin() as connection,
+        ):
+            connection.execute(sa.text(statement))
+    assert registry.block("digits", 1, "still allowed").blocked
+    assert registry.get("digits", 1).digest == tree_digest(make_tree("a"))
+
+
 def test_fetch_verifies_content_and_leaves_nothing_on_failure(registry, make_tree, tmp_path):
     mv = registry.register("digits", make_tree("a"))
     fetched = registry.fetch("digits", 1, tmp_path / "ok")
