@@ -25,7 +25,7 @@ PACKAGES = {
     "loadtests": "latte_loadtests",
 }
 # local packages each one needs installed beside it (pip cannot find them on an index)
-LOCAL_DEPS = {"platform": [], "models": [], "serving": [], "loadtests": ["serving"]}
+LOCAL_DEPS = {"platform": [], "models": ["serving"], "serving": [], "loadtests": ["serving"]}
 SOURCES = [f"{folder}/src" for folder in PACKAGES]
 
 nox.options.default_venv_backend = "venv"

@@ -1,0 +1,1 @@
+"""Pieces every model build shares: data split, evaluation, gates, export checks, reports."""

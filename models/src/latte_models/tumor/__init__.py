@@ -1,0 +1,45 @@
+"""tumor: a TensorFlow/Keras classifier on scikit-learn's bundled breast-cancer set."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from latte_models._common.data import Dataset, Split
+from latte_models._common.family import Trained
+from latte_models.config import ModelConfig
+
+__all__ = ["TumorFamily"]
+
+MALIGNANT = 1
+
+
+class TumorFamily:
+    """Binary, positive class *malignant*: precision/recall/F1 are that class's, and a case
+    is called malignant at the config's (low) probability threshold."""
+
+    framework: str = "tensorflow"
+    positive_class: int | None = MALIGNANT
+    distributions: tuple[str, ...] = ("tensorflow-cpu", "keras", "tf2onnx")
+
+    def load_data(self) -> Dataset:
+        from sklearn.datasets import load_breast_cancer
+
+        bunch = load_breast_cancer()
+        # scikit-learn codes malignant as 0; flip so that 1 is the class we must not miss
+        return Dataset(
+            source="sklearn.datasets.load_breast_cancer",
+            x=np.asarray(bunch.data, dtype=np.float32),
+            y=np.asarray(1 - bunch.target, dtype=np.int64),
+            labels=("benign", "malignant"),
+        )
+
+    def train(self, split: Split, config: ModelConfig) -> Trained:
+        # tensorflow is imported only here: it takes many seconds
+        from latte_models.tumor import _net
+
+        return _net.train(split, config)
+
+    def decide(self, scores: NDArray[np.float32], config: ModelConfig) -> NDArray[np.int64]:
+        threshold = float(config.train["threshold"])
+        return np.asarray(scores[:, 0] >= threshold, dtype=np.int64)
