@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import httpx
+import json
+from urllib.parse import urlsplit
 
+from latte_serving.backends._http import HttpPool, HttpResponse
 from latte_serving.codec import EncodedResponse, InferRequest
-from latte_serving.errors import BackendError
+from latte_serving.errors import BackendError, ConfigFileError
 
 __all__ = ["TritonBackend"]
 
@@ -17,82 +19,69 @@ class TritonBackend:
 
     name = "triton"
 
-    def __init__(
-        self, url: str, *, timeout: float = 10.0, client: httpx.AsyncClient | None = None
-    ) -> None:
-        self.base_url = url if "://" in url else f"http://{url}"
+    def __init__(self, url: str, *, timeout: float = 10.0, max_idle: int = 64) -> None:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        if parts.scheme != "http" or not parts.hostname or parts.port is None:
+            raise ConfigFileError(
+                f"triton URL {url!r} must look like HOST:PORT (plain HTTP), e.g. 127.0.0.1:8000"
+            )
+        self.url = f"{parts.hostname}:{parts.port}"
         self.timeout = timeout
-        self._client = client
-        self._own_client = client is None
+        self._pool = HttpPool(parts.hostname, parts.port, max_idle=max_idle)
 
     async def start(self) -> None:
-        if self._client is None:
-            limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-            self._client = httpx.AsyncClient(
-                base_url=self.base_url, timeout=self.timeout, limits=limits
-            )
+        """Connections open on first use; a Triton that starts later is fine."""
 
     async def stop(self) -> None:
-        if self._client is not None and self._own_client:
-            await self._client.aclose()
-        self._client = None
+        await self._pool.close()
 
     async def ready(self, model: str, version: int) -> bool:
         try:
-            response = await self._http().get(f"/v2/models/{model}/versions/{version}/ready")
-        except httpx.HTTPError:
+            response = await self._pool.request(
+                "GET", f"/v2/models/{model}/versions/{version}/ready"
+            )
+        except (OSError, EOFError):
             return False
-        return response.status_code == 200
+        return response.status == 200
 
     async def infer(self, model: str, version: int, request: InferRequest) -> EncodedResponse:
         headers = {"Content-Type": "application/octet-stream"}
         if request.header_length is not None:
             headers[_HEADER_LENGTH] = str(request.header_length)
-        url = f"/v2/models/{model}/versions/{version}/infer"
+        path = f"/v2/models/{model}/versions/{version}/infer"
         try:
-            response = await self._http().post(url, content=request.body, headers=headers)
-        except httpx.TimeoutException as exc:
+            response = await self._pool.request("POST", path, request.body, headers)
+        except (OSError, EOFError) as exc:
             raise BackendError(
-                f"triton at {self.base_url} timed out on {model} v{version}",
-                reason="timeout",
-                status_code=504,
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise BackendError(
-                f"triton at {self.base_url} is unreachable ({exc.__class__.__name__}); check "
-                "--triton-url and that the server runs",
+                f"triton at {self.url} is unreachable ({exc.__class__.__name__}: {exc}); "
+                "check --triton-url and that the server runs",
                 reason="unavailable",
                 status_code=503,
             ) from exc
         return _result(response, model, version)
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            raise BackendError("triton backend used before start()", reason="not_started")
-        return self._client
 
-
-def _result(response: httpx.Response, model: str, version: int) -> EncodedResponse:
-    if response.status_code == 200:
-        length = response.headers.get(_HEADER_LENGTH)
-        return EncodedResponse(response.content, int(length) if length is not None else None)
-    message = _error_text(response)
-    if 400 <= response.status_code < 500:
+def _result(response: HttpResponse, model: str, version: int) -> EncodedResponse:
+    if response.status == 200:
+        length = response.headers.get(_HEADER_LENGTH.lower())
+        return EncodedResponse(response.body, int(length) if length is not None else None)
+    message = _error_text(response.body)
+    if 400 <= response.status < 500:
         # The gateway checked the request already, so a rejection is the version's fault
         # (e.g. not loaded): a BackendError lets the router fall back, keeping the 4xx code.
         raise BackendError(
             f"triton rejected the request for {model} v{version}: {message}",
             reason="backend_rejected",
-            status_code=response.status_code,
+            status_code=response.status,
         )
     raise BackendError(
-        f"triton failed on {model} v{version} with {response.status_code}: {message}",
-        reason=f"backend_{response.status_code}",
+        f"triton failed on {model} v{version} with {response.status}: {message}",
+        reason=f"backend_{response.status}",
     )
 
 
-def _error_text(response: httpx.Response) -> str:
+def _error_text(body: bytes) -> str:
     try:
-        return str(response.json().get("error", response.text))
-    except ValueError:
-        return response.text[:200]
+        return str(json.loads(body).get("error", body[:200].decode(errors="replace")))
+    except (ValueError, AttributeError):
+        return body[:200].decode(errors="replace")

@@ -1,0 +1,215 @@
+"""Benchmark the gateway on this machine; prints a table and writes a JSON report.
+
+1. gateway -> Triton vs direct Triton, concurrency 1 and 16: p50/p99 latency, throughput.
+2. local backend: dynamic batching vs batch-of-one at concurrency 32, on an MLP whose
+   weights (16 MB) make every batch-of-one call re-read them, as real models do.
+3. gateway RSS with both benchmark models loaded.
+
+The load generator is plain threads, each with one keep-alive connection sending a
+pre-encoded binary v2 body; its own CPU use is reported so its limits are visible.
+
+    python serving/benchmarks/bench_gateway.py [--seconds 5] [--out build/reports/...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+from latte_serving._ports import free_port
+from latte_serving.triton import TritonProcess, shim_repository
+
+TINY = """name: "tiny"
+platform: "onnxruntime_onnx"
+max_batch_size: 8
+input [ { name: "INPUT__0" data_type: TYPE_FP32 dims: [ 4 ] } ]
+output [ { name: "OUTPUT__0" data_type: TYPE_FP32 dims: [ 3 ] } ]
+"""
+MLP = """name: "mlp"
+platform: "onnxruntime_onnx"
+max_batch_size: 32
+input [ { name: "x" data_type: TYPE_FP32 dims: [ 64 ] } ]
+output [ { name: "y" data_type: TYPE_FP32 dims: [ 10 ] } ]
+dynamic_batching { max_queue_delay_microseconds: 2000 }
+"""
+
+
+def _dense(name: str, rows: int, cols: int, rng: np.random.Generator) -> onnx.TensorProto:
+    values = (rng.standard_normal((rows, cols)) / np.sqrt(rows)).astype(np.float32)
+    return helper.make_tensor(name, TensorProto.FLOAT, [rows, cols], values.ravel())
+
+
+def write_models(root: Path) -> None:
+    rng = np.random.default_rng(0)
+    tiny = helper.make_graph(
+        [helper.make_node("MatMul", ["INPUT__0", "W"], ["OUTPUT__0"])], "tiny",
+        [helper.make_tensor_value_info("INPUT__0", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("OUTPUT__0", TensorProto.FLOAT, ["N", 3])],
+        [_dense("W", 4, 3, rng)],
+    )  # fmt: skip
+    nodes = [
+        helper.make_node("MatMul", ["x", "W1"], ["h1"]),
+        helper.make_node("Relu", ["h1"], ["a1"]),
+        helper.make_node("MatMul", ["a1", "W2"], ["h2"]),
+        helper.make_node("Relu", ["h2"], ["a2"]),
+        helper.make_node("MatMul", ["a2", "W3"], ["y"]),
+    ]
+    mlp = helper.make_graph(
+        nodes, "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 10])],
+        [_dense("W1", 64, 2048, rng), _dense("W2", 2048, 2048, rng), _dense("W3", 2048, 10, rng)],
+    )  # fmt: skip
+    for name, graph, config in (("tiny", tiny, TINY), ("mlp", mlp, MLP)):
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model.ir_version = 8
+        (root / name / "1").mkdir(parents=True)
+        onnx.save(model, root / name / "1" / "model.onnx")
+        (root / name / "config.pbtxt").write_text(config)
+
+
+def binary_body(name: str, array: np.ndarray) -> tuple[bytes, dict[str, str]]:
+    header = {
+        "inputs": [{"name": name, "datatype": "FP32", "shape": list(array.shape),
+                    "parameters": {"binary_data_size": array.nbytes}}],
+        "parameters": {"binary_data_output": True},
+    }  # fmt: skip
+    text = json.dumps(header).encode()
+    return text + array.tobytes(), {
+        "Inference-Header-Content-Length": str(len(text)),
+        "Content-Type": "application/octet-stream",
+    }
+
+
+def load(url: str, path: str, body: bytes, headers: dict[str, str], workers: int,
+         seconds: float) -> dict[str, float]:  # fmt: skip
+    """``workers`` threads, each sequential on its own connection, for ``seconds``."""
+    host, port = url.split(":")
+    latencies: list[list[float]] = [[] for _ in range(workers)]
+    errors = [0] * workers
+    stop = time.perf_counter() + seconds
+
+    def worker(index: int) -> None:
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        while time.perf_counter() < stop:
+            started = time.perf_counter()
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                errors[index] += 1
+            latencies[index].append(time.perf_counter() - started)
+        connection.close()
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    flat = sorted(x for items in latencies for x in items)
+    return {
+        "requests": len(flat),
+        "errors": sum(errors),
+        "throughput_rps": len(flat) / wall,
+        "p50_ms": statistics.median(flat) * 1000,
+        "p99_ms": flat[int(len(flat) * 0.99) - 1] * 1000,
+        "client_cpu_percent": 100 * cpu / wall,
+    }
+
+
+class Gateway:
+    """``python -m latte_serving serve`` in a child process, as deployed."""
+
+    def __init__(self, repository: Path, *extra: str) -> None:
+        self.port = free_port()
+        self.url = f"127.0.0.1:{self.port}"
+        command = [sys.executable, "-m", "latte_serving", "serve", "--model-repository",
+                   str(repository), "--port", str(self.port), "--log-level", "warning", *extra]  # fmt: skip
+        self.process = subprocess.Popen(command)
+
+    def __enter__(self) -> Gateway:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"http://{self.url}/v2/health/ready", timeout=1)  # noqa: S310
+                return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("gateway did not become ready")
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def run(seconds: float) -> dict[str, object]:
+    results: dict[str, object] = {"cpus": os.cpu_count(), "seconds_per_point": seconds}
+    tiny = binary_body("INPUT__0", np.ones((1, 4), np.float32))
+    mlp = binary_body("x", np.ones((1, 64), np.float32))
+    with tempfile.TemporaryDirectory() as work:
+        repository, shimmed = Path(work) / "repo", Path(work) / "shim"
+        write_models(repository)
+        shim_repository(repository, shimmed)
+        with TritonProcess(shimmed) as triton, Gateway(repository, "--triton-url", triton.http_url) as gw:
+            for workers in (1, 16):
+                for name, url in (("direct_triton", triton.http_url), ("gateway_triton", gw.url)):
+                    load(url, "/v2/models/tiny/infer", *tiny, workers, 1.0)  # warm up
+                    results[f"{name}_c{workers}"] = load(
+                        url, "/v2/models/tiny/infer", *tiny, workers, seconds
+                    )
+        for label, extra in (("local_batching", ()), ("local_batch_of_one", ("--no-dynamic-batching",))):
+            with Gateway(repository, "--backend", "local", *extra) as gw:
+                load(gw.url, "/v2/models/mlp/infer", *mlp, 32, 1.0)
+                results[f"{label}_c32"] = load(gw.url, "/v2/models/mlp/infer", *mlp, 32, seconds)
+                results[f"{label}_rss_mb"] = gw.rss_mb()
+    return results
+
+
+def ratios(r: dict[str, object]) -> dict[str, float]:
+    def get(key: str, field: str) -> float:
+        return float(r[key][field])  # type: ignore[index]
+
+    out = {}
+    for c in (1, 16):
+        out[f"c{c}_throughput_gateway_over_direct"] = get(f"gateway_triton_c{c}", "throughput_rps") / get(f"direct_triton_c{c}", "throughput_rps")
+        out[f"c{c}_p50_added_ms"] = get(f"gateway_triton_c{c}", "p50_ms") - get(f"direct_triton_c{c}", "p50_ms")
+        out[f"c{c}_p99_ratio"] = get(f"gateway_triton_c{c}", "p99_ms") / get(f"direct_triton_c{c}", "p99_ms")
+    out["c32_batching_speedup"] = get("local_batching_c32", "throughput_rps") / get("local_batch_of_one_c32", "throughput_rps")
+    return out  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--out", type=Path, default=Path("build/reports/serving-bench.json"))
+    args = parser.parse_args()
+    results = run(args.seconds)
+    results["ratios"] = ratios(results)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
