@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from latte.registry import _queries as q
 from latte.registry.artifacts import ArtifactStore, open_store
-from latte.registry.blobs import download_tree, upload_tree
+from latte.registry.blobs import download_tree, has_tree, upload_tree
 from latte.registry.db import database_url, make_engine, migrate, translate_db_errors
 from latte.registry.digest import check_digest, hash_tree
 from latte.registry.errors import BlockedError, IntegrityError, InvalidInputError, NotFoundError
@@ -108,6 +108,8 @@ class Registry:
             )
         existing = self.find(name, manifest.digest)
         if existing is not None:
+            if not has_tree(self.store, manifest.digest):  # heal a store that lost the tree
+                upload_tree(self.store, Path(artifact_dir), manifest)
             return existing
         upload_tree(self.store, Path(artifact_dir), manifest)
         if self._on_uploaded is not None:

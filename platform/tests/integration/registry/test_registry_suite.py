@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import threading
 from pathlib import Path
 
@@ -138,6 +139,16 @@ def test_fetch_verifies_content_and_leaves_nothing_on_failure(registry, make_tre
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".bad")]
     with pytest.raises(InvalidInputError, match="already exists"):
         registry.fetch("digits", 1, tmp_path / "ok")
+
+
+def test_registering_again_restores_a_lost_tree(registry, make_tree, tmp_path):
+    tree = make_tree("a")
+    registry.register("digits", tree)
+    shutil.rmtree(registry.store.describe())
+    with pytest.raises(IntegrityError, match="missing"):
+        registry.fetch("digits", 1, tmp_path / "lost")
+    assert registry.register("digits", tree).version == 1
+    assert tree_digest(registry.fetch("digits", 1, tmp_path / "back")) == tree_digest(tree)
 
 
 def test_a_digest_mismatch_is_refused_before_anything_is_stored(registry, make_tree):
