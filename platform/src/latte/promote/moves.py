@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from latte.promote.chain import Chain, parse_chain
+from latte.promote.chain import CHAIN_FILE, Chain, parse_chain
 from latte.promote.describe import Move, commit_message, pull_title
 from latte.promote.errors import PromoteError
 from latte.promote.forge import Forge, PullRequest
@@ -35,18 +35,28 @@ class Workspace:
     forge: Forge | None = None
 
     @classmethod
-    def open(cls, git: Git, *, base: str, remote: str, push: bool, **parts: object) -> Workspace:
+    def open(
+        cls,
+        git: Git,
+        *,
+        base: str,
+        remote: str,
+        push: bool,
+        blocklist: Blocklist,
+        now: datetime,
+        forge: Forge | None = None,
+    ) -> Workspace:
+        """Resolve the base branch and read the chain from it; ``remote`` is kept only when
+        pushing is wanted and the repository has that remote."""
         base = base or git.current_branch()
         base_commit = git.rev(base)
-        text = git.show(base_commit, "gitops/promotion.yaml")
+        text = git.show(base_commit, CHAIN_FILE)
         if text is None:
-            raise PromoteError(
-                f"gitops/promotion.yaml is not committed on {base}; add and commit it first"
-            )
-        remote = remote if push and remote and git.has_remote(remote) else ""
+            raise PromoteError(f"{CHAIN_FILE} is not committed on {base}; add and commit it first")
         return cls(
-            git=git, base=base, base_commit=base_commit,
-            chain=parse_chain(text.decode("utf-8")), remote=remote, **parts,  # type: ignore[arg-type]
+            git=git, base=base, base_commit=base_commit, chain=parse_chain(text.decode("utf-8")),
+            blocklist=blocklist, now=now, forge=forge,
+            remote=remote if push and remote and git.has_remote(remote) else "",
         )  # fmt: skip
 
 
