@@ -28,7 +28,12 @@ __all__ = [
 # metrics.json keys that describe where a model came from rather than how well it does.
 _LINEAGE_KEYS = ("git_commit", "build_key", "data_digest", "framework", "schema")
 # nested tables flattened into lineage: table -> key prefix
-_LINEAGE_TABLES = {"versions": "framework.", "framework_versions": "framework.", "data": "data."}
+_LINEAGE_TABLES = {
+    "versions": "framework.",
+    "framework_versions": "framework.",
+    "data": "data.",
+    "signature": "signature.",
+}
 # nested tables of numbers that are worth keeping as metrics beside "metrics"
 _METRIC_TABLES = ("metrics", "latency")
 

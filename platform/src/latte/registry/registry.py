@@ -230,6 +230,13 @@ class Registry:
         with self._read() as connection:
             return q.load_audit(connection, name)
 
+    def history(self, name: str, environment: str | None = None) -> builtins.list[AuditEntry]:
+        """Alias moves of one model, oldest first: the deployment history per environment."""
+        moves = [e for e in self.audit(check_name(name)) if e.action == "alias"]
+        if environment is None:
+            return moves
+        return [e for e in moves if str(e.detail.get("alias", "")).startswith(f"{environment}:")]
+
     def _missing(self, name: str, what: str) -> str:
         with self._read() as connection:
             known = q.model_id(connection, name) is not None

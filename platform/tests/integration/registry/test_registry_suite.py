@@ -71,6 +71,9 @@ def test_aliases_are_per_environment_and_moves_are_audited(registry, make_tree):
     assert registry.aliases() == {"digits/production:champion": 2, "digits/staging:champion": 2}
     moves = [e.detail for e in registry.audit("digits") if e.action == "alias"]
     assert moves[-1] == {"alias": "production:champion", "from": 1, "to": 2}
+    production = [(e.detail["from"], e.version) for e in registry.history("digits", "production")]
+    assert production == [(None, 1), (1, 2)]
+    assert len(registry.history("digits")) == 3
 
 
 def test_a_blocked_version_cannot_be_aliased_or_exported(registry, make_tree, tmp_path):

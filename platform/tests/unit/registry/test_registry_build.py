@@ -35,6 +35,7 @@ def _build(root, name, payload, **extra):
         "framework": "pytorch",
         "versions": {"torch": "2.13.0"},
         "gates_passed": True,
+        "signature": {"input": "input__0", "output": "output__0"},
         **extra,
     }
     (root / "build" / "models" / name).mkdir(parents=True)
@@ -61,6 +62,8 @@ def test_every_built_model_is_registered_once(settings, tmp_path):
         "framework": "pytorch",
         "framework.torch": "2.13.0",
         "gates_passed": "true",
+        "signature.input": "input__0",
+        "signature.output": "output__0",
     }
     assert register_build(settings) == first
     with open_registry(settings) as registry:
