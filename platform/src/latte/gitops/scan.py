@@ -48,7 +48,9 @@ def find_dockerfiles(root: Path) -> list[Path]:
 def _walk(folder: Path) -> Iterator[Path]:
     for entry in sorted(folder.iterdir()):
         if entry.is_dir() and entry.name not in _PRUNE and not entry.name.startswith(".venv"):
-            yield from _walk(entry)
+            # another repository checked out inside this one (CI's CRD sources) is not ours
+            if not (entry / ".git").exists():
+                yield from _walk(entry)
         elif entry.is_file():
             yield entry
 

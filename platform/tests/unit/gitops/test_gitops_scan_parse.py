@@ -74,6 +74,8 @@ def test_dockerfiles_are_found_outside_build_and_tool_folders(tmp_path):
         "build/Dockerfile",
         ".venv-x/Dockerfile",
         "README.md",
+        ".crds/argo/Dockerfile",
+        ".crds/argo/.git",
     ):
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text("FROM scratch\n")
