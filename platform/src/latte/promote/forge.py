@@ -2,7 +2,7 @@
 
 Only GitHub's REST API is implemented, through an ``httpx.Client`` the caller passes in
 (tests hand it one pointed at a local server). Endpoints used, and nothing else:
-``GET/POST /repos/{repo}/pulls``, ``POST /repos/{repo}/issues/{n}/labels`` and
+``GET/POST /repos/{repo}/pulls`` (open and closed), ``POST /repos/{repo}/issues/{n}/labels`` and
 ``GET /repos/{repo}/pulls/{n}/reviews``.
 """
 
@@ -31,6 +31,7 @@ class PullRequest:
 
 class Forge(Protocol):
     def find_open(self, head: str) -> PullRequest | None: ...
+    def find_closed(self, head: str) -> PullRequest | None: ...
     def list_open(self, prefix: str) -> list[PullRequest]: ...
     def open(self, *, head: str, base: str, title: str, body: str) -> PullRequest: ...
     def add_labels(self, number: int, labels: list[str]) -> None: ...
@@ -45,8 +46,14 @@ class GitHubForge:
     repo: str
 
     def find_open(self, head: str) -> PullRequest | None:
+        return self._find("open", head)
+
+    def find_closed(self, head: str) -> PullRequest | None:
+        return self._find("closed", head)
+
+    def _find(self, state: str, head: str) -> PullRequest | None:
         owner = self.repo.split("/", 1)[0]
-        found = self._get("pulls", {"state": "open", "head": f"{owner}:{head}"})
+        found = self._get("pulls", {"state": state, "head": f"{owner}:{head}"})
         return _pull(found[0]) if found else None
 
     def list_open(self, prefix: str) -> list[PullRequest]:

@@ -7,6 +7,7 @@ written, and the open pull request, if any, is reported instead.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime
 
 from latte.promote.chain import CHAIN_FILE, Chain, parse_chain
@@ -88,20 +89,52 @@ def read_release(ws: Workspace, env: str, ref: str = "") -> tuple[bytes, Release
     return data, ReleaseInfo.parse(data, release_path(env))
 
 
-def existing(ws: Workspace, branch: str, title: str) -> Outcome | None:
-    """The pending outcome when ``branch`` already exists here or on the remote."""
+def existing(
+    ws: Workspace, branch: str, title: str, finish: Callable[[], tuple[str, list[str]]]
+) -> Outcome | None:
+    """None when ``branch`` is new; else what exists, with an interrupted run completed.
+
+    A run that stopped half-way (branch not pushed, or pushed without a pull request) is
+    finished: the branch is pushed and ``finish()`` gives the PR body and labels. A branch
+    whose pull request was closed unmerged is left alone.
+    """
+    if ws.forge is not None and not ws.remote:
+        raise PromoteError(
+            "a forge is configured but no git remote to push to: add the remote "
+            "(git_remote setting) or drop --no-push"
+        )
     here = ws.git.branch_exists(branch)
     there = bool(ws.remote) and ws.git.remote_branch_exists(ws.remote, branch)
     if not (here or there):
         return None
-    pull = ws.forge.find_open(branch) if ws.forge else None
-    note = f"branch {branch} already exists; nothing changed"
+    steps = []
+    if here and ws.remote and not there:
+        ws.git.push(ws.remote, branch)
+        steps.append(f"pushed it to {ws.remote}")
+    pull = ws.forge.find_open(branch) if ws.forge is not None else None
     if ws.forge is not None and pull is None:
-        note += (
-            "; it has no open pull request: open one from the branch, or delete the branch "
-            "(here and on the remote) to start over"
-        )
-    return Outcome(state="pending", branch=branch, title=title, pull=pull, note=note)
+        closed = ws.forge.find_closed(branch)
+        if closed is not None:
+            note = (
+                f"branch {branch} already exists and its pull request #{closed.number} was "
+                "closed: delete the branch (here and on the remote) to try again"
+            )
+            return Outcome(state="pending", branch=branch, title=title, pull=closed, note=note)
+        pull = _open_pull(ws, branch, title, *finish())
+        steps.append("opened its pull request")
+    if not steps:
+        note = f"branch {branch} already exists; nothing changed"
+        return Outcome(state="pending", branch=branch, title=title, pull=pull, note=note)
+    note = f"branch {branch} already existed; {' and '.join(steps)} (an earlier run stopped)"
+    return Outcome(state="resumed", branch=branch, title=title, pull=pull, note=note, pushed=True)
+
+
+def _open_pull(ws: Workspace, branch: str, title: str, body: str, labels: list[str]) -> PullRequest:
+    assert ws.forge is not None  # callers check; narrows the type
+    pull = ws.forge.open(head=branch, base=ws.base, title=title, body=body)
+    if labels:
+        ws.forge.add_labels(pull.number, labels)
+    return pull
 
 
 def open_move(
@@ -109,11 +142,6 @@ def open_move(
 ) -> Outcome:
     """Commit ``data`` as the target's release file (plus a history entry) on a new branch,
     push it when a remote is configured, and open the pull request on the forge."""
-    if ws.forge is not None and not ws.remote:
-        raise PromoteError(
-            "a forge is configured but no git remote to push to: add the remote "
-            "(git_remote setting) or drop --no-push"
-        )
     files = {
         release_path(move.target): data,
         history_path(move.target): _history(ws, move),
@@ -121,11 +149,7 @@ def open_move(
     commit = ws.git.commit_files(ws.base_commit, branch, files, commit_message(move))
     if ws.remote:
         ws.git.push(ws.remote, branch)
-    pull = None
-    if ws.forge is not None:
-        pull = ws.forge.open(head=branch, base=ws.base, title=pull_title(move), body=body)
-        if labels:
-            ws.forge.add_labels(pull.number, labels)
+    pull = _open_pull(ws, branch, pull_title(move), body, labels) if ws.forge else None
     return Outcome(
         state="opened", branch=branch, title=pull_title(move), body=body, commit=commit,
         pushed=bool(ws.remote), pull=pull,

@@ -30,11 +30,13 @@ def promote(ws: Workspace, *, target: str, source: str = "", approved_by: str = 
             note=f"{target} already runs release {move.release.id}; nothing to do",
         )  # fmt: skip
     branch = promotion_branch(target, move.release.id)
-    found = existing(ws, branch, pull_title(move))
+    gates = ws.chain.policy(target).gates
+    found = existing(
+        ws, branch, pull_title(move), lambda: (pull_body(move, gates, _check(ws, move)), [])
+    )
     if found is not None:
         return found
-    policy = ws.chain.policy(target)
-    return open_move(ws, move, branch, data, pull_body(move, policy.gates, _check(ws, move)), [])
+    return open_move(ws, move, branch, data, pull_body(move, gates, _check(ws, move)), [])
 
 
 def _move(ws: Workspace, target: str, source: str, approved_by: str) -> tuple[Move, bytes, bytes]:

@@ -37,16 +37,20 @@ def rollback(ws: Workspace, *, env: str, to: str = "", reason: str = "") -> Outc
         current=current, reason=reason,
     )  # fmt: skip
     branch = rollback_branch(env, release.id)
-    found = existing(ws, branch, pull_title(move))
+
+    def finish() -> tuple[str, list[str]]:
+        blocked = ", ".join(_block_bad(ws, current, release, reason))
+        lines = [
+            f"restores {release_path(env)} exactly as of commit {commit[:12]}",
+            f"blocked in the registry: {blocked or 'nothing (no model version changed)'}",
+            "labelled for fast merge: soak and approval do not apply to a rollback",
+        ]
+        return pull_body(move, (), lines), LABELS
+
+    found = existing(ws, branch, pull_title(move), finish)
     if found is not None:
         return found
-    blocked = _block_bad(ws, current, release, reason)
-    lines = [
-        f"restores {release_path(env)} exactly as of commit {commit[:12]}",
-        f"blocked in the registry: {', '.join(blocked) or 'nothing (no model version changed)'}",
-        "labelled for fast merge: soak and approval do not apply to a rollback",
-    ]
-    return open_move(ws, move, branch, data, pull_body(move, (), lines), LABELS)
+    return open_move(ws, move, branch, data, *finish())
 
 
 def previous_release(

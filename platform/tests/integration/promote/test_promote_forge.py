@@ -37,16 +37,26 @@ def test_promote_opens_one_pull_request_with_the_description(work, workspace, gi
     assert [m for m, _ in fake.requests].count("POST") == 1
 
 
-def test_a_branch_without_pull_request_is_reported_not_reopened(work, workspace, github):
+def test_an_interrupted_run_is_finished_and_a_closed_pr_left_alone(work, workspace, github):
     fake, client, _ = github
     land_release(work, "dev", R1)
-    promote(workspace(), target="staging")  # pushed, but no forge configured at the time
+    first = promote(workspace(push=False), target="staging")  # stopped before the push
+    assert git(work, "ls-remote", "origin", first.branch) == ""
     forge = GitHubForge(client=client, repo="example/latte")
+
+    resumed = promote(workspace(forge=forge), target="staging")
+    assert resumed.state == "resumed"
+    assert "pushed it to origin and opened its pull request" in resumed.note
+    assert git(work, "ls-remote", "origin", first.branch).startswith(first.commit)
+    (pull,) = fake.pulls
+    assert pull["head"]["ref"] == first.branch
+    assert "| tests | passed |" in pull["body"]
+
+    pull["state"] = "closed"  # a reviewer rejected it
     again = promote(workspace(forge=forge), target="staging")
     assert again.state == "pending"
-    assert again.pull is None
-    assert "it has no open pull request: open one from the branch" in again.note
-    assert fake.pulls == []
+    assert f"pull request #{pull['number']} was closed: delete the branch" in again.note
+    assert len(fake.pulls) == 1
 
 
 def test_a_forge_without_a_remote_is_refused_before_writing(work, workspace, github):
