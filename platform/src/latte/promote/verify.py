@@ -45,11 +45,20 @@ def _verify_env(ws: Workspace, commit: str, env: str, pull: int) -> list[str]:
             f"{path} holds release {release.id}, its commit says {trailers.get('Latte-Release-Id')}"
         ]
     if action == "rollback":
-        return [
-            f"{n} version {v} is blocked in the registry"
-            for n, v in blocked_models(release, ws.blocklist)
-        ]
+        return _verify_rollback(ws, path, data, release, trailers)
     return _verify_promotion(ws, env, data, release, trailers, pull)
+
+
+def _verify_rollback(
+    ws: Workspace, path: str, data: bytes, release: ReleaseInfo, trailers: dict[str, str]
+) -> list[str]:
+    source_commit = trailers.get("Latte-Source-Commit", "")
+    if not source_commit or ws.git.show(source_commit, path) != data:
+        return [f"{path} is not the file as of {source_commit[:12] or '?'} (edited after restore?)"]
+    return [
+        f"{n} version {v} is blocked in the registry"
+        for n, v in blocked_models(release, ws.blocklist)
+    ]
 
 
 def _verify_promotion(

@@ -3,7 +3,7 @@
 import pytest
 from promote_repo import git, land_release, merge, release_text
 
-from latte.promote import PromoteError, promote, rollback
+from latte.promote import PromoteError, promote, rollback, verify
 
 # Hand-formatted on purpose: a rollback must restore these exact bytes, comments included.
 R1 = release_text("2026.11.28.1", {"digits": 1, "tumor": 1}).replace(
@@ -39,7 +39,8 @@ def test_rollback_restores_the_previous_file_byte_for_byte_and_blocks(work, work
 
     again = rollback(workspace(), env="staging", reason="p95 doubled")
     assert again.state == "pending"
-    merge(work, outcome.branch)
+    merged = merge(work, outcome.branch)
+    assert verify(workspace(), ref=merged) == []
     assert (work / path).read_bytes() == R1.encode()
     history = (work / "gitops/envs/staging/history.yaml").read_text()
     assert history.count("\n  - id:") == 3
@@ -66,3 +67,16 @@ def test_rollback_needs_a_release_and_a_previous_one(work, workspace):
     _staging_runs(work, workspace, R1)
     with pytest.raises(PromoteError, match="never ran an earlier unblocked release"):
         rollback(workspace(), env="staging")
+
+
+def test_verify_flags_a_rollback_edited_after_restore(work, workspace):
+    _staging_runs(work, workspace, R1, R2)
+    outcome = rollback(workspace(), env="staging")
+    path = work / "gitops/envs/staging/release.yaml"
+    git(work, "checkout", "--quiet", outcome.branch)
+    path.write_text(R1.replace("framework: pytorch", "framework: tensorflow"))
+    git(work, "commit", "--quiet", "--amend", "--no-edit", "-a")
+    git(work, "checkout", "--quiet", "main")
+    merged = merge(work, outcome.branch)
+    (problem,) = verify(workspace(), ref=merged)
+    assert problem.startswith("staging: gitops/envs/staging/release.yaml is not the file as of ")
