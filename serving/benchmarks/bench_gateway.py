@@ -2,7 +2,7 @@
 
 1. gateway -> Triton vs direct Triton, concurrency 1 and 16: p50/p99 latency, throughput.
 2. local backend: dynamic batching vs batch-of-one at concurrency 32, on an MLP whose
-   weights (16 MB) make every batch-of-one call re-read them, as real models do.
+   weights (64 MB) every batch-of-one call re-reads, as with real models.
 3. gateway RSS with both benchmark models loaded.
 
 The load generator is plain threads, each with one keep-alive connection sending a
@@ -45,7 +45,12 @@ max_batch_size: 32
 input [ { name: "x" data_type: TYPE_FP32 dims: [ 64 ] } ]
 output [ { name: "y" data_type: TYPE_FP32 dims: [ 10 ] } ]
 dynamic_batching { max_queue_delay_microseconds: 2000 }
+instance_group [ { kind: KIND_CPU count: 2 } ]
 """
+
+
+# 4096 x 4096 FP32 = 64 MB of weights: a batch of one re-reads them for every row
+HIDDEN = 4096
 
 
 def _dense(name: str, rows: int, cols: int, rng: np.random.Generator) -> onnx.TensorProto:
@@ -72,7 +77,8 @@ def write_models(root: Path) -> None:
         nodes, "mlp",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 64])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 10])],
-        [_dense("W1", 64, 2048, rng), _dense("W2", 2048, 2048, rng), _dense("W3", 2048, 10, rng)],
+        [_dense("W1", 64, HIDDEN, rng), _dense("W2", HIDDEN, HIDDEN, rng),
+         _dense("W3", HIDDEN, 10, rng)],
     )  # fmt: skip
     for name, graph, config in (("tiny", tiny, TINY), ("mlp", mlp, MLP)):
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -140,13 +146,14 @@ class Gateway:
         self.port = free_port()
         self.url = f"127.0.0.1:{self.port}"
         command = [sys.executable, "-m", "latte_serving", "serve", "--model-repository",
-                   str(repository), "--port", str(self.port), "--log-level", "warning", *extra]  # fmt: skip
+                   str(repository), "--port", str(self.port), "--log-level", "warning",
+                   *extra]  # fmt: skip
         self.process = subprocess.Popen(command)
 
     def __enter__(self) -> Gateway:
         for _ in range(300):
             try:
-                urllib.request.urlopen(f"http://{self.url}/v2/health/ready", timeout=1)  # noqa: S310
+                urllib.request.urlopen(f"http://{self.url}/v2/health/ready", timeout=1)
                 return self
             except OSError:
                 time.sleep(0.1)
@@ -171,14 +178,18 @@ def run(seconds: float) -> dict[str, object]:
         repository, shimmed = Path(work) / "repo", Path(work) / "shim"
         write_models(repository)
         shim_repository(repository, shimmed)
-        with TritonProcess(shimmed) as triton, Gateway(repository, "--triton-url", triton.http_url) as gw:
+        with (
+            TritonProcess(shimmed) as triton,
+            Gateway(repository, "--triton-url", triton.http_url) as gw,
+        ):
             for workers in (1, 16):
                 for name, url in (("direct_triton", triton.http_url), ("gateway_triton", gw.url)):
                     load(url, "/v2/models/tiny/infer", *tiny, workers, 1.0)  # warm up
                     results[f"{name}_c{workers}"] = load(
                         url, "/v2/models/tiny/infer", *tiny, workers, seconds
                     )
-        for label, extra in (("local_batching", ()), ("local_batch_of_one", ("--no-dynamic-batching",))):
+        modes = (("local_batching", ()), ("local_batch_of_one", ("--no-dynamic-batching",)))
+        for label, extra in modes:
             with Gateway(repository, "--backend", "local", *extra) as gw:
                 load(gw.url, "/v2/models/mlp/infer", *mlp, 32, 1.0)
                 results[f"{label}_c32"] = load(gw.url, "/v2/models/mlp/infer", *mlp, 32, seconds)
@@ -192,11 +203,16 @@ def ratios(r: dict[str, object]) -> dict[str, float]:
 
     out = {}
     for c in (1, 16):
-        out[f"c{c}_throughput_gateway_over_direct"] = get(f"gateway_triton_c{c}", "throughput_rps") / get(f"direct_triton_c{c}", "throughput_rps")
-        out[f"c{c}_p50_added_ms"] = get(f"gateway_triton_c{c}", "p50_ms") - get(f"direct_triton_c{c}", "p50_ms")
-        out[f"c{c}_p99_ratio"] = get(f"gateway_triton_c{c}", "p99_ms") / get(f"direct_triton_c{c}", "p99_ms")
-    out["c32_batching_speedup"] = get("local_batching_c32", "throughput_rps") / get("local_batch_of_one_c32", "throughput_rps")
-    return out  # fmt: skip
+        gateway, direct = f"gateway_triton_c{c}", f"direct_triton_c{c}"
+        out[f"c{c}_throughput_gateway_over_direct"] = get(gateway, "throughput_rps") / get(
+            direct, "throughput_rps"
+        )
+        out[f"c{c}_p50_added_ms"] = get(gateway, "p50_ms") - get(direct, "p50_ms")
+        out[f"c{c}_p99_ratio"] = get(gateway, "p99_ms") / get(direct, "p99_ms")
+    out["c32_batching_speedup"] = get("local_batching_c32", "throughput_rps") / get(
+        "local_batch_of_one_c32", "throughput_rps"
+    )
+    return out
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from latte_serving._fastpath import request_headers
 from latte_serving._logging import REQUEST_ID
 from latte_serving.metrics import GatewayMetrics
 from latte_serving.security import OPEN_PATHS, KeyChecker
@@ -33,8 +34,8 @@ class GatewayMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        request_id = headers.get("x-request-id") or uuid.uuid4().hex
+        headers = request_headers(scope)
+        request_id = _request_id(headers.get("x-request-id", ""))
         token = REQUEST_ID.set(request_id)
         try:
             refusal = self._refusal(scope["path"], headers)
@@ -59,6 +60,13 @@ class GatewayMiddleware:
         if path not in OPEN_PATHS and not self.keys.allows(headers):
             return 401, "missing or wrong API key; send 'Authorization: Bearer <key>'"
         return None
+
+
+def _request_id(given: str) -> str:
+    # a client's id is kept when it is short and plain, so logs can be joined with theirs
+    if 0 < len(given) <= 128 and given.isascii() and given.isprintable():
+        return given
+    return uuid.uuid4().hex
 
 
 def _with_request_id(send: Send, request_id: str) -> Send:

@@ -7,8 +7,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from latte_serving.codec import parse_request
-from latte_serving.errors import InvalidRequestError
 from latte_serving.gateway import Gateway
 from latte_serving.repository import ModelSpec
 
@@ -47,7 +45,7 @@ INFER_OPENAPI: dict[str, Any] = {
 }
 
 
-def add_model_routes(app: FastAPI, gateway: Gateway, max_body_bytes: int) -> None:
+def add_model_routes(app: FastAPI, gateway: Gateway) -> None:
     """Register metadata, ready, config and infer, each with and without a version."""
 
     async def metadata(model: str, version: str | None = None) -> dict[str, Any]:
@@ -65,36 +63,14 @@ def add_model_routes(app: FastAPI, gateway: Gateway, max_body_bytes: int) -> Non
         return _config(gateway.spec(model, version))
 
     async def infer(request: Request, model: str, version: str | None = None) -> Response:
-        body = await _read_body(request, max_body_bytes)
-        parsed = parse_request(body, request.headers.get("inference-header-content-length"))
-        answer = await gateway.infer(model, version, parsed, request.headers)
-        headers = {"x-latte-model-version": str(answer.version), "x-latte-route": answer.route}
-        if answer.response.header_length is None:
-            return Response(answer.response.body, media_type="application/json", headers=headers)
-        headers["Inference-Header-Content-Length"] = str(answer.response.header_length)
-        return Response(
-            answer.response.body, media_type="application/octet-stream", headers=headers
-        )
+        """Declared for the OpenAPI document; InferFastPath answers it before routing."""
+        raise AssertionError("POST .../infer is served by InferFastPath")
 
     for prefix in ("/v2/models/{model}", "/v2/models/{model}/versions/{version}"):
         app.add_api_route(prefix, metadata, methods=["GET"])
         app.add_api_route(f"{prefix}/ready", ready, methods=["GET"])
         app.add_api_route(f"{prefix}/config", config, methods=["GET"])
         app.add_api_route(f"{prefix}/infer", infer, methods=["POST"], openapi_extra=INFER_OPENAPI)
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    # Content-Length was checked by the middleware; a chunked body is counted as it arrives.
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise InvalidRequestError(
-                f"request body exceeds the limit of {limit} bytes; send smaller batches", 413
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _metadata(spec: ModelSpec, version: str | None) -> dict[str, Any]:

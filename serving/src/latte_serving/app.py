@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from latte_serving import __version__
+from latte_serving._fastpath import InferFastPath
 from latte_serving._middleware import GatewayMiddleware
 from latte_serving._model_routes import add_model_routes
 from latte_serving.backends import Backend, LocalBackend, TritonBackend
@@ -50,6 +51,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app = FastAPI(title="latte gateway", version=__version__, lifespan=_lifespan(gateway))
     app.state.gateway = gateway
     app.state.settings = settings
+    # added last = runs first: GatewayMiddleware (keys, ids, limits) wraps the fast path
+    app.add_middleware(InferFastPath, gateway=gateway, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
         GatewayMiddleware,
         keys=KeyChecker(settings.api_key_hashes),
@@ -155,7 +158,7 @@ def _add_routes(app: FastAPI, gateway: Gateway, settings: GatewaySettings) -> No
     async def shadow() -> dict[str, Any]:
         return {"records": [vars(record) for record in gateway.shadow_log]}
 
-    add_model_routes(app, gateway, settings.max_body_bytes)
+    add_model_routes(app, gateway)
 
 
 def _routes(gateway: Gateway) -> dict[str, Any]:

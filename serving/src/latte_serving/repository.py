@@ -69,6 +69,7 @@ class ModelSpec:
     batching: BatchingSpec | None = None
     platform: str = ""
     backend: str = ""
+    instances: int = 1
 
     @property
     def batched(self) -> bool:
@@ -115,6 +116,8 @@ def load_model(folder: Path) -> ModelSpec:
         batching=_batching(config),
         platform=str(pbtxt.first(config, "platform", "")),
         backend=str(pbtxt.first(config, "backend", "")),
+        instances=sum(int(pbtxt.first(g, "count", 1)) for g in config.get("instance_group", []))
+        or 1,
     )
 
 

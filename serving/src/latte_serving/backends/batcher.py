@@ -48,6 +48,7 @@ class DynamicBatcher:
         *,
         max_batch_size: int,
         max_queue_delay_s: float,
+        instances: int = 1,
         on_batch: Callable[[Batch], None] = lambda batch: None,
     ) -> None:
         self._run = run
@@ -57,6 +58,9 @@ class DynamicBatcher:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._held: _Pending | None = None
         self._arrived = asyncio.Event()
+        # like Triton's instance_group count: batches that may run at the same time
+        self._slots = asyncio.Semaphore(max(1, instances))
+        self._running: set[asyncio.Task[None]] = set()
         self._worker: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -66,6 +70,8 @@ class DynamicBatcher:
         """Let queued requests finish, then end the worker."""
         while self._held is not None or not self._queue.empty():
             await asyncio.sleep(0.005)
+        if self._running:
+            await asyncio.wait(set(self._running))
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -80,9 +86,19 @@ class DynamicBatcher:
         return await future
 
     async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
+            # wait for a free instance first: requests keep queueing meanwhile, so the
+            # next batch is as full as the backlog allows
+            await self._slots.acquire()
             batch = await self._collect()
-            await self._execute(batch)
+            task = loop.create_task(self._execute(batch))
+            self._running.add(task)
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._slots.release()
 
     async def _collect(self) -> list[_Pending]:
         first = self._held or await self._queue.get()

@@ -105,6 +105,7 @@ class LocalBackend:
             lambda inputs: _run(session, inputs),
             max_batch_size=spec.max_batch_size,
             max_queue_delay_s=spec.batching.max_queue_delay_us / 1e6,
+            instances=spec.instances,
             on_batch=lambda batch: self._on_batch(spec.name, version, batch),
         )
         batcher.start()
