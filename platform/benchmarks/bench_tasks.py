@@ -78,18 +78,23 @@ def write_graph_repo(root: Path, *, targets: int, files: int, file_bytes: int) -
     age_tree(root)
 
 
-def write_big_repo(root: Path, *, megabytes: int, file_mb: int = 8) -> list[Path]:
+def write_big_repo(root: Path, *, megabytes: int, files: int = 128) -> list[Path]:
+    """``files`` files totalling ``megabytes``: the same file count at every size, so a no-op
+    comparison isolates bytes (a no-op stats each file, its cost follows the count)."""
     root.mkdir(parents=True)
     (root / "latte.toml").write_text("")
     data = root / "big" / "data"
     data.mkdir(parents=True)
     block = os.urandom(1 << 20)
+    per_file = (megabytes << 20) // files
     paths = []
-    for i in range(max(1, megabytes // file_mb)):
+    for i in range(files):
         path = data / f"chunk{i:04d}.bin"
         with path.open("wb") as handle:
-            for j in range(file_mb):
-                handle.write(block[j:] + block[:j])  # distinct contents per MB
+            for offset in range(0, per_file, 1 << 20):
+                size = min(1 << 20, per_file - offset)
+                rotation = (i * 4099 + offset) % len(block)  # distinct contents everywhere
+                handle.write((block[rotation:] + block[:rotation])[:size])
         paths.append(path)
     (root / "big" / "BUILD.toml").write_text(
         '[[target]]\nname = "digest"\nsrcs = ["data/*.bin"]\nouts = ["build/big/ok.txt"]\n'
@@ -176,7 +181,7 @@ def bench_noop(tmp: Path, small_mb: int, big_root: Path) -> dict[str, float]:
     results = {}
     for size, root in (("small", small_root), ("big", big_root)):
         results[f"cold_{size}_s"] = quiet_run(root)  # hashes everything once
-        results[f"noop_{size}_s"] = min(quiet_run(root) for _ in range(5))
+        results[f"noop_{size}_s"] = min(quiet_run(root) for _ in range(9))
         results[f"noop_{size}_files_read"] = files_read_by_a_noop(root)
     results["noop_big_over_small"] = results["noop_big_s"] / results["noop_small_s"]
     results["cold_big_over_small"] = results["cold_big_s"] / results["cold_small_s"]
