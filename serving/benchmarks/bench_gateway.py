@@ -104,6 +104,11 @@ def binary_body(name: str, array: np.ndarray) -> tuple[bytes, dict[str, str]]:
 def load(url: str, path: str, body: bytes, headers: dict[str, str], workers: int,
          seconds: float) -> dict[str, float]:  # fmt: skip
     """``workers`` threads, each sequential on its own connection, for ``seconds``."""
+    return summarize([_measure(url, path, body, headers, workers, seconds)])
+
+
+def _measure(url: str, path: str, body: bytes, headers: dict[str, str], workers: int,
+             seconds: float) -> tuple[list[float], int, float, float]:  # fmt: skip
     host, port = url.split(":")
     latencies: list[list[float]] = [[] for _ in range(workers)]
     errors = [0] * workers
@@ -128,15 +133,37 @@ def load(url: str, path: str, body: bytes, headers: dict[str, str], workers: int
     for thread in threads:
         thread.join()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    flat = sorted(x for items in latencies for x in items)
+    return [x for items in latencies for x in items], sum(errors), cpu, wall
+
+
+def summarize(runs: list[tuple[list[float], int, float, float]]) -> dict[str, float]:
+    flat = sorted(x for run in runs for x in run[0])
+    cpu, wall = sum(run[2] for run in runs), sum(run[3] for run in runs)
     return {
         "requests": len(flat),
-        "errors": sum(errors),
+        "errors": sum(run[1] for run in runs),
         "throughput_rps": len(flat) / wall,
         "p50_ms": statistics.median(flat) * 1000,
         "p99_ms": flat[int(len(flat) * 0.99) - 1] * 1000,
         "client_cpu_percent": 100 * cpu / wall,
     }
+
+
+def compare(
+    targets: dict[str, str],
+    path: str,
+    body: bytes,
+    headers: dict[str, str],
+    workers: int,
+    seconds: float,
+    rounds: int = 5,
+) -> dict[str, dict[str, float]]:
+    """Alternate the targets in short rounds, so drifting machine load hits all alike."""
+    runs: dict[str, list[tuple[list[float], int, float, float]]] = {k: [] for k in targets}
+    for _ in range(rounds):
+        for name, url in targets.items():
+            runs[name].append(_measure(url, path, body, headers, workers, seconds / rounds))
+    return {name: summarize(items) for name, items in runs.items()}
 
 
 class Gateway:
@@ -182,12 +209,13 @@ def run(seconds: float) -> dict[str, object]:
             TritonProcess(shimmed) as triton,
             Gateway(repository, "--triton-url", triton.http_url) as gw,
         ):
+            targets = {"direct_triton": triton.http_url, "gateway_triton": gw.url}
             for workers in (1, 16):
-                for name, url in (("direct_triton", triton.http_url), ("gateway_triton", gw.url)):
-                    load(url, "/v2/models/tiny/infer", *tiny, workers, 1.0)  # warm up
-                    results[f"{name}_c{workers}"] = load(
-                        url, "/v2/models/tiny/infer", *tiny, workers, seconds
-                    )
+                load(gw.url, "/v2/models/tiny/infer", *tiny, workers, 1.0)  # warm up
+                measured = compare(targets, "/v2/models/tiny/infer", *tiny, workers, seconds * 2)
+                for name, summary in measured.items():
+                    results[f"{name}_c{workers}"] = summary
+            results["gateway_triton_rss_mb"] = gw.rss_mb()
         modes = (("local_batching", ()), ("local_batch_of_one", ("--no-dynamic-batching",)))
         for label, extra in modes:
             with Gateway(repository, "--backend", "local", *extra) as gw:
