@@ -95,7 +95,7 @@ def _history_entry(
 ) -> CommentedMap:
     entry = {"id": release_id, "created": created, "commit": content["release"]["commit"],
              "action": action, "models": dict(models)}  # fmt: skip
-    node: CommentedMap = yamlfile.to_yaml(entry)
+    node: CommentedMap = yamlfile.to_yaml(entry, ("history", release_id))
     node.fa.set_block_style()
     return node
 

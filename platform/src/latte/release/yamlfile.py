@@ -33,7 +33,13 @@ def _yaml() -> YAML:
     yaml.preserve_quotes = True
     yaml.width = 4096  # never fold long lines: a digest or a message stays on one line
     yaml.indent(mapping=2, sequence=4, offset=2)
+    # `shadow: null` reads better (and greps better) than ruamel's default empty value
+    yaml.representer.add_representer(type(None), _represent_null)
     return yaml
+
+
+def _represent_null(representer: Any, _: None) -> Any:
+    return representer.represent_scalar("tag:yaml.org,2002:null", "null")
 
 
 def load(path: Path) -> Any:
@@ -63,36 +69,54 @@ def plain(data: Any) -> Any:
     return data
 
 
-def update_in_place(target: CommentedMap, new: Mapping[str, Any]) -> None:
+def update_in_place(
+    target: CommentedMap, new: Mapping[str, Any], path: tuple[str, ...] = ()
+) -> None:
     """Make ``target`` equal to ``new`` with the fewest edits."""
     for key in [k for k in target if str(k) not in {str(n) for n in new}]:
         del target[key]
     for key, value in new.items():
-        existing = _find_key(target, key)
-        if isinstance(value, Mapping) and isinstance(target.get(existing), CommentedMap):
-            update_in_place(target[existing], value)
-        elif existing is None or plain(target[existing]) != plain(value):
-            target[existing if existing is not None else _key(key)] = to_yaml(value, str(key))
+        existing, where = _find_key(target, key), (*path, str(key))
+        current = target.get(existing) if existing is not None else None
+        # an empty placeholder ({}) is replaced whole, so new content gets the house style
+        if isinstance(value, Mapping) and isinstance(current, CommentedMap) and len(current):
+            update_in_place(current, value, where)
+        elif existing is None or plain(current) != plain(value):
+            target[existing if existing is not None else _key(key)] = to_yaml(value, where)
 
 
 def _find_key(target: CommentedMap, key: str) -> Any:
     return next((k for k in target if str(k) == str(key)), None)
 
 
-def to_yaml(value: Any, key: str = "") -> Any:
-    """New content as round-trip nodes: scalar-only mappings in flow style, ids quoted."""
+def to_yaml(value: Any, path: tuple[str, ...] = ()) -> Any:
+    """New content as round-trip nodes in the release file's style: top-level sections and each
+    model as blocks, smaller mappings on one line (flow); ids, digests, colons quoted."""
     if isinstance(value, Mapping):
-        node = CommentedMap((_key(k), to_yaml(v, str(k))) for k, v in value.items())
-        if all(not isinstance(v, Mapping | list) for v in value.values()):
+        node = CommentedMap((_key(k), to_yaml(v, (*path, str(k)))) for k, v in value.items())
+        top_level, model = len(path) < 2, len(path) == 2 and path[0] == "models"
+        if _flat(value) and not top_level and not model:
             node.fa.set_flow_style()
         return node
     if isinstance(value, list):
-        seq = CommentedSeq(to_yaml(v) for v in value)
+        seq = CommentedSeq(to_yaml(v, path) for v in value)
         seq.fa.set_flow_style()
         return seq
-    if isinstance(value, str) and key in _QUOTED_KEYS:
+    key = path[-1] if path else ""
+    if isinstance(value, str) and (key in _QUOTED_KEYS or ":" in value or not value):
         return DoubleQuotedScalarString(value)
     return value
+
+
+def _flat(value: Mapping[str, Any]) -> bool:
+    """Scalars, or mappings of scalars: short enough for one line."""
+    return all(
+        not isinstance(v, list)
+        and (
+            not isinstance(v, Mapping) or all(not isinstance(x, Mapping | list) for x in v.values())
+        )
+        for v in value.values()
+    )
 
 
 def _key(key: Any) -> Any:

@@ -50,7 +50,7 @@ def test_new_keys_are_added_quoted_and_gone_keys_removed(tmp_path):
     assert "images" not in text
     assert "# Written by a tool. Do not edit by hand." in text
     assert 'id: "2026.11.30.1"   # the id' in text
-    assert 'routing:\n  digits:\n    stable: 3\n    versions: {"3": 100}\n' in text
+    assert 'routing:\n  digits: {stable: 3, versions: {"3": 100}}\n' in text
     assert yamlfile.plain(yamlfile.load(tmp_path / "release.yaml"))["routing"] == new["routing"]
 
 

@@ -1,0 +1,99 @@
+"""The release file a first release writes, byte for byte, from the committed empty template."""
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from latte.release.errors import ReleaseError
+from latte.release.writer import write_release
+
+REPO = Path(__file__).resolve().parents[4]
+NOW = dt.datetime(2026, 11, 30, 5, 0, 0, tzinfo=dt.UTC)
+CONTENT = {
+    "release": {"commit": "c" * 40, "gates": {"tests": "passed", "slo": "passed"}},
+    "models": {
+        "digits": {"version": 3, "digest": "sha256:" + "d" * 64, "framework": "pytorch",
+                   "aliases": ["dev:current"], "metrics": {"f1_macro": 0.97}},
+    },
+    "images": {
+        "gateway": {"repository": "ghcr.io/example/latte-gateway", "tag": "c" * 40, "digest": ""},
+        "triton": {"repository": "nvcr.io/nvidia/tritonserver", "tag": "24.10-py3", "digest": ""},
+    },
+    "routing": {"digits": {"stable": 3, "versions": {"3": 100},
+                           "stickyHeader": "x-latte-route-key", "shadow": None}},
+    "bench": {"digits": {"p95Ms": 4.1, "throughputRps": 812.0, "device": "cpu:1x X",
+                         "concurrency": 16}},
+    "capacity": {"digits": {"perReplicaRps": 812.0, "replicas": 2, "hpaTargetRps": 568.4}},
+}  # fmt: skip
+EXPECTED = f"""\
+# Written by `latte release` / `latte promote` / `latte rollback`. Do not edit by hand.
+release:
+  id: "2026.11.30.1"
+  created: "2026-11-30T05:00:00Z"
+  commit: "{"c" * 40}"
+  gates: {{tests: passed, slo: passed}}
+models:
+  digits:
+    version: 3
+    digest: "sha256:{"d" * 64}"
+    framework: pytorch
+    aliases: ["dev:current"]
+    metrics: {{f1_macro: 0.97}}
+images:
+  gateway: {{repository: ghcr.io/example/latte-gateway, tag: "{"c" * 40}", digest: ""}}
+  triton: {{repository: nvcr.io/nvidia/tritonserver, tag: "24.10-py3", digest: ""}}
+routing:
+  digits: {{stable: 3, versions: {{"3": 100}}, stickyHeader: x-latte-route-key, shadow: null}}
+bench:
+  digits: {{p95Ms: 4.1, throughputRps: 812.0, device: "cpu:1x X", concurrency: 16}}
+capacity:
+  digits: {{perReplicaRps: 812.0, replicas: 2, hpaTargetRps: 568.4}}
+"""
+HISTORY = f"""\
+# Append-only log of what this environment ran. Written by latte; do not edit by hand.
+history:
+  - id: "2026.11.30.1"
+    created: "2026-11-30T05:00:00Z"
+    commit: "{"c" * 40}"
+    action: release
+    models: {{digits: 3}}
+"""
+
+
+@pytest.fixture
+def env(tmp_path):
+    folder = tmp_path / "dev"
+    shutil.copytree(REPO / "gitops" / "envs" / "staging", folder)
+    return folder
+
+
+def test_first_release_from_the_empty_template_is_byte_exact(env):
+    outcome = write_release(env, CONTENT, now=NOW)
+    assert (outcome.release_id, outcome.changed) == ("2026.11.30.1", True)
+    assert (env / "release.yaml").read_text() == EXPECTED
+    assert (env / "history.yaml").read_text() == HISTORY
+
+
+def test_a_second_identical_write_is_a_no_op(env):
+    write_release(env, CONTENT, now=NOW)
+    outcome = write_release(env, CONTENT, now=NOW + dt.timedelta(days=1))
+    assert (outcome.release_id, outcome.changed) == ("2026.11.30.1", False)
+    assert (env / "release.yaml").read_text() == EXPECTED
+
+
+def test_missing_files_are_created_with_their_headers(tmp_path):
+    env = tmp_path / "qa"
+    env.mkdir()
+    write_release(env, CONTENT, now=NOW)
+    assert (env / "release.yaml").read_text() == EXPECTED
+    assert (env / "history.yaml").read_text() == HISTORY
+
+
+def test_a_missing_env_folder_and_a_broken_history_are_errors(tmp_path, env):
+    with pytest.raises(ReleaseError, match="no environment folder"):
+        write_release(tmp_path / "nope", CONTENT, now=NOW)
+    (env / "history.yaml").write_text("history: {a: 1}\n")
+    with pytest.raises(ReleaseError, match="'history' must be a list"):
+        write_release(env, CONTENT, now=NOW)
