@@ -26,6 +26,9 @@ HEADER = (
     "history:\n"
 )
 _ITEM = re.compile(r"^( *)- ", re.MULTILINE)
+_QUOTED = frozenset({"id", "created", "commit"})
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+_RESERVED = frozenset({"true", "false", "yes", "no", "on", "off", "null", "y", "n"})
 _EMPTY = re.compile(r"^history:[ \t]*\[\][ \t]*$", re.MULTILINE)
 
 
@@ -33,16 +36,21 @@ def render_entry(entry: Mapping[str, Any], indent: str = "  ") -> str:
     """One block-style list item; strings double-quoted (JSON strings are valid YAML)."""
     lines = []
     for key, value in entry.items():
-        lines.append(f"{indent}  {key}: {_scalar(value)}")
+        lines.append(f"{indent}  {key}: {_scalar(value, key)}")
     return f"{indent}- " + "\n".join(lines)[len(indent) + 2 :] + "\n"
 
 
-def _scalar(value: Any) -> str:
+def _scalar(value: Any, key: str = "") -> str:
     if isinstance(value, Mapping):
         return "{" + ", ".join(f"{k}: {_scalar(v)}" for k, v in value.items()) + "}"
     if isinstance(value, bool | int | float):
         return json.dumps(value)
-    return json.dumps(str(value))
+    text = str(value)
+    # Like `latte release`: ids, times and commits always quoted, plain words (actions, env
+    # names) bare; anything else double-quoted (a JSON string is a valid YAML scalar).
+    if key not in _QUOTED and _WORD.fullmatch(text) and text.lower() not in _RESERVED:
+        return text
+    return json.dumps(text)
 
 
 def append_entry(current: bytes | None, entry: Mapping[str, Any], where: str) -> bytes:

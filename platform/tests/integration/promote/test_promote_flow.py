@@ -139,8 +139,8 @@ def test_a_new_environment_is_one_folder_and_one_line(work, workspace):
     outcome = promote(workspace(), target="test")
     assert outcome.branch == "promote/test/2026.11.28.1"
     history = git(work, "show", f"{outcome.branch}:gitops/envs/test/history.yaml")
-    assert 'action: "promote"' in history
-    assert 'from: "dev"' in history
+    assert "action: promote" in history
+    assert "from: dev" in history
 
 
 def test_a_model_the_registry_does_not_know_fails_closed(work, workspace):

@@ -18,13 +18,13 @@ def test_append_keeps_every_earlier_byte():
     out = append_entry(EXISTING.encode(), ENTRY, "h.yaml").decode()
     assert out.startswith(EXISTING)
     assert out[len(EXISTING) :] == render_entry(ENTRY)
-    assert '    models: {digits: 3}\n    from: "dev"\n' in out
+    assert "    models: {digits: 3}\n    from: dev\n" in out
 
 
 def test_append_follows_the_existing_indent():
     flat = "history:\n- id: a\n  action: release\n"
     out = append_entry(flat.encode(), {"id": "b", "action": "promote"}, "h.yaml").decode()
-    assert out == flat + '- id: "b"\n  action: "promote"\n'
+    assert out == flat + '- id: "b"\n  action: promote\n'
 
 
 def test_missing_or_empty_history_starts_the_file():
@@ -88,3 +88,8 @@ def test_a_first_promotion_shows_new_values():
     assert "`(none)` -> `1`" in body
     assert "| digits | f1 | - | 0.8 | new |" in body
     assert "| digits | - | v1 | `sha256:1` |" in body
+
+
+def test_words_that_yaml_would_misread_stay_quoted():
+    text = render_entry({"id": "7", "action": "no", "reason": "p95 doubled", "from": "qa-1"})
+    assert text == ('  - id: "7"\n    action: "no"\n    reason: "p95 doubled"\n    from: qa-1\n')
