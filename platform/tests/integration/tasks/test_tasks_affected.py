@@ -84,3 +84,11 @@ def test_latte_root_below_the_git_top_level(tmp_path):
     (root / "b/solo.txt").write_text("x\n")
     (top / "elsewhere.txt").write_text("outside the latte root\n")
     assert affected(root, "HEAD") == ["//b:solo", "//b:top"]
+
+
+def test_affected_command_prints_one_label_a_line(git_repo, capsys):
+    from latte.cli import main
+
+    (git_repo / "b/solo.txt").write_text("changed\n")
+    assert main(["-C", str(git_repo), "affected", "--base", "HEAD"]) == 0
+    assert capsys.readouterr().out == "//b:solo\n//b:top\n"
