@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
-from promote_repo import git, land_release, merge, release_text
+from promote_repo import LONG_AGO, git, land_release, merge, release_text
 
 from latte.promote import PolicyError, PromoteError, promote
 
@@ -170,3 +170,31 @@ def test_git_problems_are_one_line_with_the_fix(work, registry):
         open_ws("main")
     with pytest.raises(GitError, match=r"git show main:missing-file failed in .*does not exist"):
         Git(work).run_bytes("show", "main:missing-file")
+
+
+def test_a_release_written_by_latte_release_moves_unchanged(work, workspace):
+    """Contract with latte.release: its dev files are promoted byte for byte."""
+    from latte.release import write_release
+
+    content = {
+        "release": {"commit": "a" * 40, "gates": {"tests": "passed", "security": "passed"}},
+        "models": {"digits": {"version": 2, "digest": "sha256:" + "b" * 64,
+                              "framework": "pytorch", "aliases": ["dev:current"],
+                              "metrics": {"f1_macro": 0.97}}},
+        "images": {"gateway": {"repository": "ghcr.io/example/latte-gateway", "tag": "a" * 40,
+                               "digest": ""}},
+        "routing": {"digits": {"stable": 2, "versions": {"2": 100}}},
+        "bench": {"digits": {"p95Ms": 4.1, "throughputRps": 812}},
+        "capacity": {"digits": {"perReplicaRps": 700, "replicas": 2}},
+    }  # fmt: skip
+    outcome = write_release(work / "gitops/envs/dev", content, now=LONG_AGO)
+    git(work, "add", "gitops/envs/dev")
+    git(work, "commit", "--quiet", "-m", "release", when=LONG_AGO)
+    staged = promote(workspace(), target="staging")
+    assert staged.branch == f"promote/staging/{outcome.release_id}"
+    dev_bytes = (work / "gitops/envs/dev/release.yaml").read_bytes()
+    staged_bytes = git(
+        work, "cat-file", "blob", f"{staged.branch}:gitops/envs/staging/release.yaml"
+    )
+    assert staged_bytes.encode() + b"\n" == dev_bytes
+    assert "| digits | f1_macro | - | 0.97 | new |" in staged.body
