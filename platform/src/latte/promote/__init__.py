@@ -18,7 +18,7 @@ from latte.promote.promote import promote, promotion_branch
 from latte.promote.release import ModelPin, ReleaseInfo, history_path, release_path
 from latte.promote.rollback import previous_release, rollback, rollback_branch
 from latte.promote.status import EnvStatus, cluster_lines, collect_status, read_cluster
-from latte.promote.verify import verify
+from latte.promote.verify import record_current, verify
 
 __all__ = [
     "CHAIN_FILE",
@@ -51,6 +51,7 @@ __all__ = [
     "promote",
     "promotion_branch",
     "read_cluster",
+    "record_current",
     "release_path",
     "rollback",
     "rollback_branch",

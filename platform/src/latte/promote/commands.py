@@ -21,7 +21,7 @@ from latte.promote.policy import Blocklist
 from latte.promote.promote import promote
 from latte.promote.rollback import rollback
 from latte.promote.status import cluster_lines, collect_status, status_lines
-from latte.promote.verify import verify
+from latte.promote.verify import record_current, verify
 
 __all__ = ["register"]
 
@@ -47,6 +47,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--pr", type=int, default=0, help="with --verify: the merged PR, for its reviews"
+    )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="with --verify, once merged: point <env>:current in the registry at the release",
     )
     _common(parser)
     parser.set_defaults(handler=_promote)
@@ -82,16 +87,24 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _promote(args: argparse.Namespace, settings: Settings) -> int:
     if args.verify is not None:
         with _workspace(args, settings, push=False) as ws:
-            problems = verify(ws, ref=args.verify, pull=args.pr)
-        for line in problems:
-            print(f"FAIL {line}")
-        print("promotion policy: " + ("violated" if problems else "ok"))
-        return 1 if problems else 0
+            return _verify(ws, args)
     if not args.target:
         raise PromoteError("latte promote needs --to <env> (or --verify)")
     with _workspace(args, settings) as ws:
         outcome = promote(ws, target=args.target, source=args.source, approved_by=args.approved_by)
         _print(outcome, ws)
+    return 0
+
+
+def _verify(ws: Workspace, args: argparse.Namespace) -> int:
+    problems = verify(ws, ref=args.verify, pull=args.pr)
+    for line in problems:
+        print(f"FAIL {line}")
+    print("promotion policy: " + ("violated" if problems else "ok"))
+    if problems:
+        return 1
+    for line in record_current(ws, ref=args.verify) if args.record else []:
+        print(f"recorded {line}")
     return 0
 
 
@@ -146,6 +159,9 @@ class _NoRegistry:
         raise PromoteError("this command does not read the registry")
 
     def block(self, name: str, version: int, reason: str) -> None:
+        raise PromoteError("this command does not write the registry")
+
+    def set_alias(self, name: str, alias: str, version: int) -> None:
         raise PromoteError("this command does not write the registry")
 
 

@@ -21,10 +21,12 @@ PASSED = "passed"
 
 
 class Blocklist(Protocol):
-    """What promotion needs from the model registry (``latte.registry`` implements it)."""
+    """What promotion needs from the model registry (``latte.registry`` implements it):
+    block checks, blocking on rollback, and ``<env>:current`` aliases once a move is merged."""
 
     def is_blocked(self, name: str, version: int) -> bool: ...
     def block(self, name: str, version: int, reason: str) -> object: ...
+    def set_alias(self, name: str, alias: str, version: int) -> object: ...
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,23 +12,41 @@ from latte.promote.moves import Workspace
 from latte.promote.policy import Candidate, blocked_models, check_policy
 from latte.promote.release import ReleaseInfo, release_path
 
-__all__ = ["verify"]
+__all__ = ["changed_envs", "record_current", "verify"]
 
 
 def verify(ws: Workspace, *, ref: str = "HEAD", pull: int = 0) -> list[str]:
     """Every problem found with the promotions merged in ``ref``; empty when all hold."""
     commit = ws.git.rev(ref)
+    problems: list[str] = []
+    for env in changed_envs(ws, commit):
+        problems += [f"{env}: {p}" for p in _verify_env(ws, commit, env, pull)]
+    return problems
+
+
+def changed_envs(ws: Workspace, commit: str) -> list[str]:
+    """Envs after the first whose release file ``commit`` changed against its first parent."""
     parents = ws.git.run("show", "-s", "--format=%P", commit).split()
     if not parents:
         return []
-    first_env = ws.chain.names[0]
-    problems: list[str] = []
-    for env in ws.chain.names:
-        path = release_path(env)
-        if env == first_env or ws.git.show(commit, path) == ws.git.show(parents[0], path):
-            continue
-        problems += [f"{env}: {p}" for p in _verify_env(ws, commit, env, pull)]
-    return problems
+    return [
+        env
+        for env in ws.chain.names[1:]
+        if ws.git.show(commit, release_path(env)) != ws.git.show(parents[0], release_path(env))
+    ]
+
+
+def record_current(ws: Workspace, *, ref: str = "HEAD") -> list[str]:
+    """Point each merged env's ``<env>:current`` registry alias at the versions it now runs
+    (what ``latte release`` does for the first env); one line per alias moved."""
+    commit = ws.git.rev(ref)
+    lines = []
+    for env in changed_envs(ws, commit):
+        data = ws.git.show(commit, release_path(env)) or b""
+        for name, version in ReleaseInfo.parse(data, release_path(env)).model_versions().items():
+            ws.blocklist.set_alias(name, f"{env}:current", version)
+            lines.append(f"{env}: {name} {env}:current -> v{version}")
+    return lines
 
 
 def _verify_env(ws: Workspace, commit: str, env: str, pull: int) -> list[str]:

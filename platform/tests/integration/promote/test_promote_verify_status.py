@@ -71,8 +71,10 @@ def test_cli_prints_the_pr_text_and_refuses_in_one_line(work, registry, cli_env,
     assert err.count("\n") == 1
     assert "production requires an approval recorded in the PR" in err
 
-    assert main(["-C", str(work), "promote", "--verify"]) == 0
-    assert capsys.readouterr().out.endswith("promotion policy: ok\n")
+    assert main(["-C", str(work), "promote", "--verify", "--record"]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith("promotion policy: ok\nrecorded staging: digits staging:current -> v1\n")
+    assert registry.aliases("digits")["staging:current"] == 1
     assert main(["-C", str(work), "rollback", "staging"]) == 1
     assert "never ran an earlier unblocked release" in capsys.readouterr().err
     assert main(["-C", str(work), "promote"]) == 1
