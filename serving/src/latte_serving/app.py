@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from latte_serving import __version__
+from latte_serving._discovery import discover_models
 from latte_serving._fastpath import InferFastPath
 from latte_serving._middleware import GatewayMiddleware
 from latte_serving._model_routes import add_model_routes
@@ -26,7 +28,7 @@ from latte_serving.errors import BackendError, InvalidRequestError
 from latte_serving.gateway import Gateway
 from latte_serving.metrics import GatewayMetrics
 from latte_serving.repository import ModelSpec, load_repository
-from latte_serving.routing import load_routing
+from latte_serving.routing import RoutingTable, load_routing
 from latte_serving.security import KeyChecker
 from latte_serving.settings import GatewaySettings
 
@@ -36,19 +38,26 @@ logger = logging.getLogger("latte_serving.app")
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
-    """Build the gateway app for ``settings`` (models load on startup)."""
-    models = load_repository(settings.model_repository)
+    """Build the gateway app for ``settings`` (models load on startup).
+
+    The model specs come from the repository folder when it exists (always for the local
+    backend); a triton-backed gateway without one asks Triton at startup.
+    """
+    has_repository = settings.model_repository.is_dir() or settings.resolved_backend() == "local"
+    models = load_repository(settings.model_repository) if has_repository else {}
     metrics = GatewayMetrics.create()
     gateway = Gateway(
         models,
-        load_routing(settings.routing_file, models),
+        load_routing(settings.routing_file, models) if has_repository else RoutingTable({}),
         _backend(settings, models, metrics),
         metrics,
         request_timeout_s=settings.request_timeout_s,
         canary_timeout_s=settings.canary_timeout_s,
         shadow_log_size=settings.shadow_log_size,
     )
-    app = FastAPI(title="latte gateway", version=__version__, lifespan=_lifespan(gateway))
+    discover = None if has_repository else settings.discovery_timeout_s
+    lifespan = _lifespan(gateway, settings.routing_file, discover)
+    app = FastAPI(title="latte gateway", version=__version__, lifespan=lifespan)
     app.state.gateway = gateway
     app.state.settings = settings
     # added last = runs first: GatewayMiddleware (keys, ids, limits) wraps the fast path
@@ -81,10 +90,14 @@ def _backend(
     )
 
 
-def _lifespan(gateway: Gateway) -> Any:
+def _lifespan(gateway: Gateway, routing_file: Path | None, discover: float | None) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await gateway.backend.start()
+        if discover is not None:
+            assert isinstance(gateway.backend, TritonBackend)
+            models = await discover_models(gateway.backend, timeout_s=discover)
+            gateway.configure(models, load_routing(routing_file, models))
         logger.info("gateway started", extra={"backend": gateway.backend.name})
         try:
             yield

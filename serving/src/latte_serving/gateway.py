@@ -77,6 +77,11 @@ class Gateway:
         self._rng = rng or random.Random()  # noqa: S311 - traffic split, not security
         self._shadow_tasks: set[asyncio.Task[None]] = set()
 
+    def configure(self, models: Mapping[str, ModelSpec], routing: RoutingTable) -> None:
+        """Set the models and routes learned after construction (from Triton)."""
+        self.models = dict(models)
+        self.routing = routing
+
     def spec(self, model: str, version: str | None = None) -> ModelSpec:
         """The model's spec; 404 for an unknown model or version."""
         spec = self.models.get(model)

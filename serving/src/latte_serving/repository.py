@@ -15,7 +15,14 @@ from typing import Any
 from latte_serving import pbtxt
 from latte_serving.errors import ConfigFileError
 
-__all__ = ["BatchingSpec", "ModelSpec", "TensorSpec", "load_model", "load_repository"]
+__all__ = [
+    "BatchingSpec",
+    "ModelSpec",
+    "TensorSpec",
+    "load_model",
+    "load_repository",
+    "spec_from_config_json",
+]
 
 # Triton config data_type -> Open Inference Protocol datatype
 _TRITON_TYPES = {
@@ -162,3 +169,39 @@ def _versions(folder: Path, config: pbtxt.Message) -> tuple[int, ...]:
     latest = pbtxt.first(policy, "latest") or {}
     count = int(pbtxt.first(latest, "num_versions", 1))
     return tuple(present[-count:]) if present else ()
+
+
+def spec_from_config_json(
+    config: Mapping[str, Any], versions: tuple[int, ...], source: str
+) -> ModelSpec:
+    """A spec from Triton's ``GET /v2/models/{m}/config`` JSON (its protobuf as JSON).
+
+    Used when the gateway has no copy of the repository and asks Triton instead.
+    """
+
+    def tensors(field: str) -> tuple[TensorSpec, ...]:
+        items = config.get(field) or []
+        if not items:
+            raise ConfigFileError(f"{source}: model config declares no {field}")
+        return tuple(_tensor({k: [v] if k != "dims" else list(v) for k, v in item.items()},
+                             Path(source)) for item in items)  # fmt: skip
+
+    batching = config.get("dynamic_batching")
+    groups = config.get("instance_group") or []
+    return ModelSpec(
+        name=str(config["name"]),
+        path=Path(source),
+        versions=versions,
+        inputs=tensors("input"),
+        outputs=tensors("output"),
+        max_batch_size=int(config.get("max_batch_size", 0)),
+        batching=BatchingSpec(
+            max_queue_delay_us=int(batching.get("max_queue_delay_microseconds", 0)),
+            preferred_batch_sizes=tuple(int(v) for v in batching.get("preferred_batch_size", [])),
+        )
+        if isinstance(batching, dict)
+        else None,
+        platform=str(config.get("platform", "")),
+        backend=str(config.get("backend", "")),
+        instances=sum(int(g.get("count", 1)) for g in groups) or 1,
+    )

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["GatewaySettings", "hash_api_key"]
 
@@ -32,8 +32,9 @@ class GatewaySettings(BaseSettings):
     routing_file: Path | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
-    # sha256 hex digests of accepted API keys; empty = no authentication (local use only)
-    api_key_hashes: tuple[str, ...] = ()
+    # sha256 hex digests of accepted API keys, comma-separated in LATTE_SERVING_API_KEY_HASHES;
+    # empty = no authentication (local use only; the Helm chart always sets them)
+    api_key_hashes: Annotated[tuple[str, ...], NoDecode] = ()
     max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     request_timeout_s: float = Field(default=10.0, gt=0)
     canary_timeout_s: float = Field(default=2.0, gt=0)
@@ -41,7 +42,16 @@ class GatewaySettings(BaseSettings):
     local_threads: int = Field(default=1, ge=1)
     shadow_log_size: int = Field(default=1000, ge=0)
     drain_timeout_s: float = Field(default=30.0, ge=0)
+    # triton backend without a local repository: how long to wait for Triton's models
+    discovery_timeout_s: float = Field(default=120.0, ge=0)
     log_level: str = "info"
+
+    @field_validator("api_key_hashes", mode="before")
+    @classmethod
+    def _split_hashes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     def resolved_backend(self) -> Literal["local", "triton"]:
         """``auto`` is triton when a Triton URL is configured, else local."""

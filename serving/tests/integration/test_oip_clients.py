@@ -118,3 +118,43 @@ def test_unknown_model_is_a_clear_client_error(local_gateway):
             client.infer("nope", [item])
     finally:
         client.close()
+
+
+def test_gateway_without_a_repository_learns_the_models_from_triton(triton_server, tmp_path):
+    from conftest import ServerThread
+
+    from latte_serving.app import create_app
+    from latte_serving.settings import GatewaySettings
+
+    routing = tmp_path / "routing.yaml"
+    routing.write_text("models:\n  tiny: {stable: '2', weights: {'2': 100}}\n")
+    settings = GatewaySettings(
+        model_repository=tmp_path / "not-mounted",
+        triton_url=f"http://{triton_server.http_url}",  # the chart passes a URL
+        routing_file=routing,
+    )
+    with ServerThread(create_app(settings)) as server:
+        result = _infer(server.url, binary=True)
+        client = httpclient.InferenceServerClient(server.url)
+        try:
+            metadata = client.get_model_metadata("tiny")
+            config = client.get_model_config("tiny")
+        finally:
+            client.close()
+    assert result.get_response()["model_version"] == "2"
+    assert metadata["versions"] == ["1", "2", "3", "4"]
+    assert config["dynamic_batching"]["max_queue_delay_microseconds"] == 2000
+    assert metadata["name"] == "tiny"
+
+
+def test_discovery_gives_up_with_a_clear_error():
+    import asyncio
+
+    from latte_serving._discovery import discover_models
+    from latte_serving._ports import free_port
+    from latte_serving.backends import TritonBackend
+    from latte_serving.errors import ServingError
+
+    backend = TritonBackend(f"127.0.0.1:{free_port()}")  # nothing listens there
+    with pytest.raises(ServingError, match=r"within 0\.3s"):
+        asyncio.run(discover_models(backend, timeout_s=0.3, interval_s=0.1))

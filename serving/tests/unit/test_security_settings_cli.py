@@ -69,3 +69,9 @@ def test_hash_key_prints_the_digest(capsys):
 def test_serving_errors_carry_exit_codes():
     assert ServingError("x").exit_code == 1
     assert ConfigFileError("x").exit_code == 2
+
+
+def test_api_key_hashes_come_comma_separated_from_the_environment(monkeypatch):
+    digests = [hash_api_key("a"), hash_api_key("b")]
+    monkeypatch.setenv("LATTE_SERVING_API_KEY_HASHES", f"{digests[0]}, {digests[1]},")
+    assert GatewaySettings().api_key_hashes == tuple(digests)

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from latte_serving.backends._http import HttpPool, HttpResponse
 from latte_serving.codec import EncodedResponse, InferRequest
 from latte_serving.errors import BackendError, ConfigFileError
+from latte_serving.repository import ModelSpec, spec_from_config_json
 
 __all__ = ["TritonBackend"]
 
@@ -34,6 +35,24 @@ class TritonBackend:
 
     async def stop(self) -> None:
         await self._pool.close()
+
+    async def discover(self) -> dict[str, ModelSpec]:
+        """Every READY model version Triton serves, with its config (no local repository)."""
+        index = await self._pool.request("POST", "/v2/repository/index", b"{}")
+        if index.status != 200:
+            raise BackendError(f"triton at {self.url} refused its repository index", "discover")
+        versions: dict[str, list[int]] = {}
+        for entry in json.loads(index.body):
+            if entry.get("state") == "READY" and str(entry.get("version", "")).isdigit():
+                versions.setdefault(entry["name"], []).append(int(entry["version"]))
+        specs = {}
+        for name, numbers in sorted(versions.items()):
+            response = await self._pool.request("GET", f"/v2/models/{name}/config")
+            source = f"triton {self.url} model {name}"
+            specs[name] = spec_from_config_json(
+                json.loads(response.body), tuple(sorted(numbers)), source
+            )
+        return specs
 
     async def ready(self, model: str, version: int) -> bool:
         try:
