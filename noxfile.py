@@ -120,6 +120,13 @@ def bench(session: nox.Session) -> None:
     session.run("latte", "bench", *session.posargs)
 
 
+@nox.session(python=PYTHON)
+def serve(session: nox.Session) -> None:
+    """Start the gateway (+ a local Triton) on build/model-repository at 127.0.0.1:8000."""
+    session.install("-e", "platform", "-e", "serving[triton]")
+    session.run("latte", "serve", *session.posargs)
+
+
 @nox.session(python=PYTHON, tags=["heavy"])
 def bench_tasks(session: nox.Session) -> None:
     """Benchmark the task runner: cached re-run, hashing vs sha256sum, no-op at 100 MB vs 1 GB."""
