@@ -94,9 +94,13 @@ def test_a_second_build_in_a_fresh_process_is_byte_identical(built, build_dir, t
     for name in ("digits", "tumor"):
         digest = json.loads((again / "models" / name / "metrics.json").read_text())
         assert digest["artifact_digest"] == built[name].artifact_digest
-    for model in ("digits", "digits_torchscript", "tumor"):
-        first = tree_digest(build_dir / "model-repository" / model)
-        assert tree_digest(again / "model-repository" / model) == first
+    for tree in (
+        "model-repository/digits",
+        "model-repository/digits_torchscript",
+        "model-repository/tumor",
+        "tf-serving/tumor",
+    ):
+        assert tree_digest(again / tree) == tree_digest(build_dir / tree), tree
 
 
 def test_a_gate_above_the_achieved_metric_fails_the_build_and_publishes_nothing(built, tmp_path):
@@ -109,3 +113,17 @@ def test_a_gate_above_the_achieved_metric_fails_the_build_and_publishes_nothing(
     assert f"f1_macro = {achieved:.4f} < gate 0.9999" in message
     assert "digits.toml" in message
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_cpu_override_changes_only_the_instance_group(build_dir, tmp_path, capsys):
+    from latte_models.__main__ import main
+
+    assert main(["build", "digits", "--instance-kind", "cpu", "--build-dir", str(tmp_path)]) == 0
+    assert "digits: sha256:" in capsys.readouterr().out
+    repo, reference = tmp_path / "model-repository" / "digits", build_dir / "model-repository"
+    assert "kind: KIND_CPU" in (repo / "config.pbtxt").read_text()
+    assert (repo / "1" / "model.onnx").read_bytes() == (
+        reference / "digits" / "1" / "model.onnx"
+    ).read_bytes()
+    gpu = (reference / "digits" / "config.pbtxt").read_text()
+    assert (repo / "config.pbtxt").read_text() == gpu.replace("KIND_GPU", "KIND_CPU")

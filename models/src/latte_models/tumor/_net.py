@@ -18,6 +18,7 @@ from latte_models._common.data import Split
 from latte_models._common.family import Extra
 from latte_models._common.onnx_io import rename_io
 from latte_models.config import ModelConfig
+from latte_models.tumor._savedmodel import write_saved_model
 
 __all__ = ["TrainedTumor", "train"]
 
@@ -113,13 +114,12 @@ class TrainedTumor:
         folder = staging / "tf-serving" / self.config.name
         version = folder / "1"
         folder.mkdir(parents=True)
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            self.model.export(str(version), format="tf_saved_model", verbose=False)
-        # fingerprint.pb carries a random UUID; TF Serving does not need it
-        (version / "fingerprint.pb").unlink(missing_ok=True)
+        version.mkdir()
+        write_saved_model(
+            self._tf, self.model, self.config.input_name, self.config.output_name, version
+        )
         served = self._tf.saved_model.load(str(version)).signatures["serving_default"]
         outputs = served(**{self.config.input_name: self._tf.constant(x_check)})
-        got = np.asarray(next(iter(outputs.values())))
+        got = np.asarray(outputs[self.config.output_name])
         diff = float(np.max(np.abs(got - self.predict(x_check))))
         return [Extra("saved_model", f"tf-serving/{self.config.name}", diff)]
