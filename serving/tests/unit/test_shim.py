@@ -73,3 +73,16 @@ def test_find_tritonserver_locates_the_wheel():
     install = find_tritonserver()
     assert install.binary.name == "tritonserver"
     assert install.stub.name == "triton_python_backend_stub"
+
+
+def test_a_torchscript_model_with_an_onnx_export_is_served_from_the_onnx(source, tmp_path):
+    config = source / "tiny" / "config.pbtxt"
+    text = config.read_text().replace(
+        'platform: "onnxruntime_onnx"', 'platform: "pytorch_libtorch"'
+    )
+    config.write_text(text + 'default_model_filename: "model.pt"\n')
+    shim_repository(source, tmp_path / "shim")
+    shimmed = pbtxt.parse((tmp_path / "shim" / "tiny" / "config.pbtxt").read_text())
+    assert shimmed["backend"] == ["python"]
+    assert "platform" not in shimmed
+    assert "default_model_filename" not in shimmed

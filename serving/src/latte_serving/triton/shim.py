@@ -1,11 +1,12 @@
 """Turn an ONNX Runtime model repository into one the python-backend-only Triton can load.
 
 The tritonserver shipped in the nvidia-pytriton wheel has only the python backend. For each
-model whose config says ``platform: "onnxruntime_onnx"`` (or ``backend: "onnxruntime"``) the
-shim keeps the config text as written (name, versions, tensors, dims, max_batch_size,
-dynamic_batching) and only swaps the platform for ``backend: "python"``, moves GPU instance
-groups to CPU, and puts a model.py that runs model.onnx with ONNX Runtime beside each
-version's model.onnx. Models already on the python backend are copied unchanged.
+model not already on the python backend (``platform: "onnxruntime_onnx"``, or a TorchScript
+model that ``latte build`` also exported as model.onnx) the shim keeps the config text as
+written (name, versions, tensors, dims, max_batch_size, dynamic_batching) and only swaps the
+platform for ``backend: "python"``, moves GPU instance groups to CPU, and puts a model.py
+that runs model.onnx with ONNX Runtime beside each version's model.onnx. Models already on
+the python backend are copied unchanged.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ from latte_serving.triton._model_py import MODEL_PY
 
 __all__ = ["shim_repository"]
 
-_ONNX_PLATFORM = re.compile(r'^\s*platform\s*:\s*"onnxruntime_onnx"\s*$', re.MULTILINE)
-_ONNX_BACKEND = re.compile(r'^\s*backend\s*:\s*"onnxruntime"\s*$', re.MULTILINE)
+# any platform / non-python backend line: the model is served from its model.onnx instead
+_PLATFORM = re.compile(r'^\s*platform\s*:\s*"[^"]*"\s*$', re.MULTILINE)
+_BACKEND = re.compile(r'^\s*backend\s*:\s*"(?!python")[^"]*"\s*$', re.MULTILINE)
+_PYTHON_BACKEND = re.compile(r'^\s*backend\s*:\s*"python"\s*$', re.MULTILINE)
+_DEFAULT_FILE = re.compile(r'^\s*default_model_filename\s*:\s*"[^"]*"\s*$', re.MULTILINE)
 # ONNX Runtime's execution accelerators mean nothing to the python backend.
 _OPTIMIZATION = re.compile(r"^optimization\s*\{.*?^\}\s*$", re.MULTILINE | re.DOTALL)
 
@@ -62,7 +66,7 @@ def shim_repository(source: Path, target: Path) -> None:
 def _shim_model(folder: Path, target: Path) -> None:
     spec = load_model(folder)  # validates the config before anything is written
     text = (folder / "config.pbtxt").read_text(encoding="utf-8")
-    if not (_ONNX_PLATFORM.search(text) or _ONNX_BACKEND.search(text)):
+    if _PYTHON_BACKEND.search(text):
         shutil.copytree(folder, target, symlinks=False)
         return
     target.mkdir()
@@ -82,9 +86,10 @@ def _shim_model(folder: Path, target: Path) -> None:
 
 def _python_config(text: str) -> str:
     # a config may name both the platform and the backend: keep exactly one backend line
-    text = _ONNX_BACKEND.sub("", text)
-    if _ONNX_PLATFORM.search(text):
-        text = _ONNX_PLATFORM.sub('backend: "python"', text)
+    text = _DEFAULT_FILE.sub("", _BACKEND.sub("", text))
+    if _PLATFORM.search(text):
+        text = _PLATFORM.sub('backend: "python"', text, count=1)
+        text = _PLATFORM.sub("", text)
     else:
         text = 'backend: "python"\n' + text
     text = _OPTIMIZATION.sub("", text)
