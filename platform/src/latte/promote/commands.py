@@ -10,11 +10,11 @@ import argparse
 import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from latte.config import Settings
-from latte.promote.errors import PromoteError
-from latte.promote.forge import make_forge
+from latte.promote.errors import ForgeError, PromoteError
+from latte.promote.forge import Forge, make_forge
 from latte.promote.git import Git
 from latte.promote.moves import Outcome, Workspace
 from latte.promote.policy import Blocklist
@@ -115,19 +115,28 @@ def _rollback(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
-    with _workspace(args, settings, push=False, registry=False) as ws:
+    try:
+        forge = make_forge(settings)
+        note = ""
+    except ForgeError as exc:  # status still shows git's view without the forge
+        forge, note = None, f"pull requests: skipped ({exc})"
+    with _workspace(args, settings, push=False, registry=False, forge=forge) as ws:
         rows = collect_status(ws, only=args.env)
-        print("\n".join(status_lines(rows)))
+        print("\n".join([*status_lines(rows), *([note] if note else [])]))
         print("\n".join(cluster_lines(settings.kubeconfig, rows)))
     return 0
 
 
 @contextlib.contextmanager
 def _workspace(
-    args: argparse.Namespace, settings: Settings, push: bool = True, registry: bool = True
+    args: argparse.Namespace,
+    settings: Settings,
+    push: bool = True,
+    registry: bool = True,
+    forge: Forge | None | Literal["settings"] = "settings",
 ) -> Iterator[Workspace]:
     git = Git(settings.root)
-    forge = make_forge(settings)
+    forge = make_forge(settings) if forge == "settings" else forge
     with _blocklist(settings) if registry else _unchecked() as blocklist:
         yield Workspace.open(
             git, base=args.base, remote=settings.git_remote,

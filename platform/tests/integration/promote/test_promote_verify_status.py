@@ -94,3 +94,16 @@ def test_cli_status_skips_the_cluster_with_a_reason(work, cli_env, capsys):
     assert out[-1].startswith("cluster: skipped (no kubeconfig")
     assert main(["-C", str(work), "status", "qa"]) == 1
     assert "unknown environment 'qa'" in capsys.readouterr().err
+
+
+def test_cli_status_without_a_forge_token_still_shows_git(work, cli_env, capsys, monkeypatch):
+    monkeypatch.setenv("LATTE_FORGE", "github")
+    monkeypatch.setenv("LATTE_FORGE_REPO", "example/latte")
+    monkeypatch.delenv("LATTE_FORGE_TOKEN", raising=False)
+    assert main(["-C", str(work), "status"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "dev: release (none) [no models]"
+    assert out[-2] == (
+        "pull requests: skipped (forge 'github' needs a token: "
+        "set LATTE_FORGE_TOKEN or GITHUB_TOKEN)"
+    )
