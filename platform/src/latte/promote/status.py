@@ -137,13 +137,20 @@ def read_cluster(
             rollouts = api.list_namespaced_custom_object(
                 "argoproj.io", "v1alpha1", namespace, "rollouts"
             )
-            for item in rollouts.get("items", []):
-                st = item.get("status", {})
-                lines.append(
-                    f"{env}: Rollout {item['metadata']['name']} phase={st.get('phase', 'Unknown')}"
-                    f" step={st.get('currentStepIndex', '-')} {st.get('message', '')}".rstrip()
-                )
+            lines += [_rollout_line(env, item) for item in rollouts.get("items", [])]
     return lines
+
+
+def _rollout_line(env: str, item: dict[str, Any]) -> str:
+    st = item.get("status", {})
+    line = (
+        f"{env}: Rollout {item['metadata']['name']} phase={st.get('phase', 'Unknown')}"
+        f" step={st.get('currentStepIndex', '-')} {st.get('message', '')}".rstrip()
+    )
+    # An aborted canary leaves git pinning the bad release; the fix is a rollback in git.
+    if st.get("abort") or st.get("phase") == "Degraded":
+        line += f" -> aborted: run `latte rollback {env}` to put git back in step"
+    return line
 
 
 def cluster_lines(

@@ -41,3 +41,16 @@ def test_cluster_is_skipped_with_one_line_reason(tmp_path):
     assert skipped.startswith("cluster: skipped (no kubeconfig")
     (unreachable,) = cluster_lines(str(tmp_path / "missing-kubeconfig"), rows)
     assert unreachable.startswith(f"cluster: skipped (cannot read the cluster from {tmp_path}")
+
+
+def test_an_aborted_canary_points_at_rollback():
+    class Aborted(FakeCustomObjects):
+        def list_namespaced_custom_object(self, group, version, namespace, plural):
+            return {"items": [{"metadata": {"name": "gateway"},
+                               "status": {"phase": "Degraded", "abort": True}}]}  # fmt: skip
+
+    lines = read_cluster(Aborted(), ["staging"], lambda env: f"latte-{env}")
+    assert lines[1] == (
+        "staging: Rollout gateway phase=Degraded step=- -> aborted: "
+        "run `latte rollback staging` to put git back in step"
+    )
