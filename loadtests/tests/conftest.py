@@ -66,7 +66,7 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repository = root / "model-repository"
     write_model(repository, "digits", 64)
     write_model(repository, "tumor", 30)
-    write_model(repository, "slow", 64, slow_layers=24, width=2048)
+    write_model(repository, "slow", 64, slow_layers=48, width=2048)
     # a config that promises 64 features to a graph that takes 30: every inference fails
     write_model(repository, "broken", 64)
     broken = repository / "broken" / "1" / "model.onnx"

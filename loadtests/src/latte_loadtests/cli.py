@@ -3,6 +3,7 @@
     run --model NAME [--model NAME ...] [--url URL] [--build-dir DIR] [--concurrency 1,4,16]
         [--step-seconds S] [--warmup-seconds S] [--encoding binary|json] [--slo-file FILE]
     device                      print the serving device key (what LATTE_BENCH_DEVICE holds)
+    key-env [--build-dir DIR]   print the LATTE_BENCH_* cache-key variables as NAME=value
 
 Exit codes: 0 passed, 1 error, 2 usage, 3 target unreachable, 4 SLO failed.
 """
@@ -16,11 +17,12 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from latte_loadtests.cachekey import DEVICE_ENV, check_key_env, key_env
+from latte_loadtests.device import detect_device
 from latte_loadtests.errors import BenchError, BenchUsageError
 
-__all__ = ["DEVICE_ENV", "main"]
+__all__ = ["main"]
 
-DEVICE_ENV = "LATTE_BENCH_DEVICE"
 DEFAULT_SLO_FILE = Path(__file__).resolve().parents[2] / "slo.toml"
 
 
@@ -44,11 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warmup-seconds", type=float, default=None)
     run.add_argument("--encoding", choices=("binary", "json"), default="binary")
     run.add_argument(
-        "--require-device-env",
+        "--require-key-env",
         action="store_true",
-        help=f"fail unless {DEVICE_ENV} is set (the task runner's key must name the device)",
+        help="fail unless the LATTE_BENCH_* variables match this run (task runner targets)",
     )
     commands.add_parser("device", help="print the serving device key")
+    key = commands.add_parser("key-env", help="print the cache-key variables as NAME=value")
+    key.add_argument("--build-dir", type=Path, default=Path("build"))
     return parser
 
 
@@ -67,9 +71,11 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     try:
         args = build_parser().parse_args(argv)
         if args.command == "device":
-            from latte_loadtests.device import detect_device
-
             print(detect_device().key())
+            return 0
+        if args.command == "key-env":
+            for name, value in key_env(args.build_dir, detect_device().key()).items():
+                print(f"{name}={value}")
             return 0
         return _run(args, environ)
     except BenchError as exc:
@@ -87,12 +93,9 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from latte_loadtests.bench import BenchRequest, run_benchmark
     from latte_loadtests.profiles import load_profiles
 
-    expected = environ.get(DEVICE_ENV, "")
-    if args.require_device_env and not expected and not args.url:
-        raise BenchUsageError(
-            f"{DEVICE_ENV} is not set, so the cache key would not name the device; run "
-            f"'latte bench', or set {DEVICE_ENV}=\"$(python -m latte_loadtests device)\""
-        )
+    if args.require_key_env and not args.url:
+        expected = key_env(args.build_dir, detect_device().key(), args.model)
+        check_key_env(environ, expected)
     profiles = load_profiles(args.slo_file)
     plan = dataclasses.replace(
         profiles.sweep,
@@ -115,7 +118,7 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         metrics_url=args.metrics_url,
         encoding=args.encoding,
         out_dir=args.out_dir,
-        expected_device=expected,
+        expected_device=environ.get(DEVICE_ENV, ""),
     )
     run_benchmark(request)
     return 0

@@ -75,7 +75,7 @@ class Profiles:
             known = ", ".join(sorted(self.models)) or "none"
             raise BenchUsageError(
                 f"{self.source}: no [model.{name}] profile (known: {known}); add one with its "
-                "dataset and [model.{name}.slo]"
+                f"dataset and [model.{name}.slo]"
             )
         return self.models[name]
 

@@ -9,7 +9,9 @@ import sys
 
 import pytest
 
+from latte_loadtests.cachekey import key_env
 from latte_loadtests.cli import main
+from latte_loadtests.device import detect_device
 from latte_loadtests.stack import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -74,7 +76,7 @@ def test_planted_slow_model_fails_the_gate_naming_slo_and_value(
     assert report["status"] == "failed"
     assert report["slo"]["measured_p95_ms"] > 150
     assert report["slo"]["measured_error_rate"] == 0  # slow, not broken
-    assert report["capacity"]["replicas"] is None
+    assert report["capacity"]["concurrency_at_slo"] in (None, 1)  # never the failing level
 
 
 def test_stopped_server_is_a_clear_error_and_leaves_no_report(slo_file, tmp_path):
@@ -107,8 +109,10 @@ def test_local_stack_is_started_and_stopped_by_the_runner(build_dir, slo_file, t
     out = tmp_path / "local"
     argv = ["run", "--model", "tumor", "--build-dir", str(build_dir), "--out-dir", str(out)]
     flags = ["--slo-file", str(slo_file), "--step-seconds", "1", "--warmup-seconds", "0.3"]
-    assert run([*argv, *flags, "--require-device-env"], {"LATTE_BENCH_DEVICE": ""}) == 2
-    assert run([*argv, *flags], {}) == 0
+    keys = key_env(build_dir, detect_device().key(), ["tumor"])
+    stale = {**keys, "LATTE_BENCH_MODEL_TUMOR": "0" * 64}
+    assert run([*argv, *flags, "--require-key-env"], stale) == 2
+    assert run([*argv, *flags, "--require-key-env"], keys) == 0
     report = json.loads((out / "bench.json").read_text())
     assert report["target"]["kind"] == "local gateway"
     assert report["device"]["kind"] in {"cpu", "gpu"}

@@ -31,10 +31,18 @@ def test_slo_level_missing_from_the_sweep_is_refused_before_any_load(slo_file, t
     assert not (tmp_path / "bench.json").exists()
 
 
-def test_cache_runs_must_name_the_device(slo_file, tmp_path, capsys):
-    argv = ["run", "--model", "digits", "--slo-file", str(slo_file), "--require-device-env"]
+def test_cache_runs_must_carry_their_key_variables(slo_file, tmp_path, capsys):
+    argv = ["run", "--model", "digits", "--slo-file", str(slo_file), "--require-key-env"]
     assert run([*argv, "--build-dir", str(tmp_path)]) == 2
-    assert "LATTE_BENCH_DEVICE is not set" in capsys.readouterr().err
+    assert "LATTE_BENCH_DEVICE is not set, so the task runner's key" in capsys.readouterr().err
+
+
+def test_key_env_prints_device_serving_and_each_model(build_dir, capsys):
+    assert run(["key-env", "--build-dir", str(build_dir)]) == 0
+    names = [line.split("=", 1)[0] for line in capsys.readouterr().out.splitlines()]
+    assert names[:2] == ["LATTE_BENCH_DEVICE", "LATTE_BENCH_SERVING"]
+    assert "LATTE_BENCH_MODEL_DIGITS" in names
+    assert "LATTE_BENCH_MODEL_SLOW" in names
 
 
 def test_missing_model_repository_says_to_build_first(slo_file, tmp_path, capsys):

@@ -23,7 +23,8 @@ def test_model_profile_reads_every_field(slo_file):
 
 
 def test_unknown_model_names_the_known_ones(slo_file):
-    with pytest.raises(BenchUsageError, match=r"no \[model.nope\].*known: digits, slow, tumor"):
+    known = r"known: broken, digits, slow, tumor\).*\[model.nope.slo\]"
+    with pytest.raises(BenchUsageError, match=r"no \[model.nope\].*" + known):
         load_profiles(slo_file).model("nope")
 
 

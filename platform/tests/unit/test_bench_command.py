@@ -5,7 +5,7 @@ import socket
 import pytest
 
 from latte.cli import main
-from latte.commands.bench import DEVICE_ENV, bench, direct_commands
+from latte.commands.bench import bench, direct_commands
 from latte.config import load_settings
 from latte.errors import LatteError, UsageError
 
@@ -58,39 +58,39 @@ def test_default_run_goes_through_the_task_runner_with_the_device_in_the_env(set
 
     code = bench(
         settings, args(model=["digits"]), find_spec=installed, targets=targets,
-        detect=lambda env: "cpu:2x Test CPU", environ={"PATH": "/bin"},
+        key_env=lambda s, env: {"LATTE_BENCH_DEVICE": "cpu:2x Test CPU"}, environ={"PATH": "/"},
     )  # fmt: skip
     assert code == 0
     ((patterns, kwargs),) = calls
     assert patterns == ["//loadtests:bench-digits"]
     assert kwargs["jobs"] == 1  # two benchmarks must not share the CPUs
-    assert kwargs["environ"][DEVICE_ENV] == "cpu:2x Test CPU"
+    assert kwargs["environ"]["LATTE_BENCH_DEVICE"] == "cpu:2x Test CPU"
+    assert kwargs["environ"]["PATH"] == "/"
     assert "1 cached" in capsys.readouterr().out
 
 
 def test_no_model_means_every_bench_target(settings):
     seen = []
     bench(
-        settings, args(), find_spec=installed, detect=lambda env: "cpu",
+        settings, args(), find_spec=installed, key_env=lambda s, env: {},
         targets=lambda s, patterns, **kw: seen.append(patterns) or FakeReport(),
     )  # fmt: skip
     assert seen == [["//loadtests/..."]]
 
 
-def test_url_runs_directly_without_detecting_a_local_device(settings):
+def test_url_runs_directly_and_uncached(settings):
     commands = []
 
     def runner(command, env):
         commands.append(command)
-        assert DEVICE_ENV not in env
         return 3
 
-    def detect(env):
-        raise AssertionError("a remote target's device is not this machine's")
+    def key_env(settings, env):
+        raise AssertionError("a direct run is not cached, so it needs no key")
 
     code = bench(
         settings, args(url="http://127.0.0.1:9", model=["digits"]), runner=runner,
-        find_spec=installed, detect=detect, environ={},
+        find_spec=installed, key_env=key_env, environ={},
     )  # fmt: skip
     assert code == 3
     (command,) = commands
@@ -115,7 +115,7 @@ def test_one_direct_run_per_model_and_the_worst_exit_code_wins(settings):
     codes = iter([0, 4])
     code = bench(
         settings, args(no_cache=True), runner=lambda c, e: next(codes), find_spec=installed,
-        detect=lambda env: "cpu", environ={},
+        environ={},
     )  # fmt: skip
     assert code == 4
 
@@ -136,3 +136,14 @@ def test_a_stopped_server_fails_the_real_command_with_one_line(tmp_path, capfd):
     code = main(["bench", "--url", f"http://127.0.0.1:{port}", "--model", "digits"])
     assert code == 3
     assert "cannot reach" in capfd.readouterr().err
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("latte_loadtests") is None, reason="loadtests not installed here"
+)
+def test_the_key_variables_come_from_latte_loadtests(settings):
+    from latte.commands.bench import _key_env
+
+    values = _key_env(settings, dict(__import__("os").environ))
+    assert values["LATTE_BENCH_DEVICE"].split(":")[0] in {"cpu", "gpu"}
+    assert len(values["LATTE_BENCH_SERVING"]) == 64

@@ -3,10 +3,11 @@
 The platform must not import Locust (it monkey-patches the standard library with gevent), so
 every benchmark runs as ``python -m latte_loadtests ...`` in a child process. Without
 ``--url`` the targets ``//loadtests:bench-<model>`` run through the task runner, one at a
-time (two benchmarks sharing the CPUs would measure each other), with ``LATTE_BENCH_DEVICE``
-set to the detected device so the cache key names it: an unchanged model, gateway code and
-scenario on the same device is not benchmarked again. ``--url`` (a running gateway or
-Triton) and sweep overrides run directly, uncached.
+time (two benchmarks sharing the CPUs would measure each other), with the ``LATTE_BENCH_*``
+variables that ``python -m latte_loadtests key-env`` prints (device, gateway code digest,
+model folder digests) in their keys: an unchanged model, gateway code and scenario on the
+same device is not benchmarked again. ``--url`` (a running gateway or Triton), ``--mixed``,
+``--no-cache`` and sweep overrides run directly, uncached.
 """
 
 from __future__ import annotations
@@ -28,9 +29,8 @@ if TYPE_CHECKING:
     from latte.config import Settings
     from latte.tasks import RunReport
 
-__all__ = ["DEVICE_ENV", "bench", "direct_commands", "register"]
+__all__ = ["bench", "direct_commands", "register"]
 
-DEVICE_ENV = "LATTE_BENCH_DEVICE"
 SLO_FILE = "loadtests/slo.toml"
 Runner = Callable[[Sequence[str], Mapping[str, str]], int]
 RunTargets = Callable[..., "RunReport"]
@@ -64,7 +64,7 @@ def bench(
     runner: Runner | None = None,
     find_spec: Callable[[str], object] = importlib.util.find_spec,
     targets: RunTargets = run_targets,
-    detect: Callable[[Mapping[str, str]], str] | None = None,
+    key_env: Callable[[Settings, Mapping[str, str]], dict[str, str]] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> int:
     """Check the prerequisites, then run cached targets or a direct run; return the exit code."""
@@ -77,11 +77,10 @@ def bench(
             )
     run = runner or _run
     env = dict(os.environ if environ is None else environ)
-    if not args.url:
-        env[DEVICE_ENV] = (detect or _device)(env)
     if _is_direct(args):
         codes = [run(command, env) for command in direct_commands(settings, args)]
         return max(codes)
+    env.update((key_env or _key_env)(settings, env))
     models = args.model
     patterns = [f"//loadtests:bench-{m}" for m in models] or ["//loadtests/..."]
     report = targets(settings, patterns, jobs=1, keep_going=args.keep_going, environ=env)
@@ -121,13 +120,16 @@ def _all_models(settings: Settings) -> list[str]:
     return models
 
 
-def _device(env: Mapping[str, str]) -> str:
-    """The serving device as latte_loadtests detects it (GPU name and driver, else CPU)."""
-    command = [sys.executable, "-m", "latte_loadtests", "device"]
+def _key_env(settings: Settings, env: Mapping[str, str]) -> dict[str, str]:
+    """The LATTE_BENCH_* key variables (device, code and model digests) from latte_loadtests."""
+    command = [sys.executable, "-m", "latte_loadtests", "key-env"]
+    command += ["--build-dir", str(settings.path(settings.build_dir))]
     done = subprocess.run(command, env=dict(env), capture_output=True, text=True, check=False)
-    if done.returncode != 0 or not done.stdout.strip():
-        raise LatteError(f"cannot detect the serving device: {done.stderr.strip() or 'no output'}")
-    return done.stdout.strip().splitlines()[-1]
+    lines = [line.partition("=") for line in done.stdout.splitlines() if "=" in line]
+    if done.returncode != 0 or not lines:
+        reason = done.stderr.strip() or "no output"
+        raise LatteError(f"cannot compute the benchmark cache key ({reason}); see {command}")
+    return {name: value for name, _, value in lines}
 
 
 def _run(command: Sequence[str], env: Mapping[str, str]) -> int:
