@@ -7,6 +7,7 @@ models load when the app starts (lifespan), never at import time.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -57,7 +58,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     discover = None if has_repository else settings.discovery_timeout_s
     lifespan = _lifespan(gateway, settings.routing_file, discover)
-    app = FastAPI(title="latte gateway", version=__version__, lifespan=lifespan)
+    app = FastAPI(title="latte gateway", version=__version__, lifespan=lifespan, **_no_telemetry())
     app.state.gateway = gateway
     app.state.settings = settings
     # added last = runs first: GatewayMiddleware (keys, ids, limits) wraps the fast path
@@ -71,6 +72,14 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     _add_error_handlers(app)
     _add_routes(app, gateway, settings)
     return app
+
+
+def _no_telemetry() -> dict[str, Any]:
+    # FastAPI >= 0.16x checks OpenTelemetry providers (environment reads) on every request;
+    # the gateway exports its own Prometheus metrics, so that check is switched off.
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters:
+        return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    return {}  # pragma: no cover - older FastAPI has no built-in telemetry
 
 
 def _backend(

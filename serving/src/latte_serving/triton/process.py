@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import dataclasses
+import http.client
 import os
 import shutil
 import signal
@@ -19,8 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -171,7 +170,6 @@ class TritonProcess:
 
     def _wait_ready(self, log_file: Path) -> None:
         deadline = time.monotonic() + self.startup_timeout
-        url = f"http://{self.http_url}/v2/health/ready"
         while time.monotonic() < deadline:
             assert self._process is not None
             if self._process.poll() is not None:
@@ -179,7 +177,7 @@ class TritonProcess:
                     f"tritonserver exited with {self._process.returncode} while loading "
                     f"{self.model_repository}: {_tail(log_file)}"
                 )
-            if _is_ready(url):
+            if _is_ready(self.http_port):
                 return
             time.sleep(0.2)
         raise TritonStartError(
@@ -215,12 +213,15 @@ def _die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _is_ready(url: str) -> bool:
+def _is_ready(port: int) -> bool:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1.0)
     try:
-        with urllib.request.urlopen(url, timeout=1.0) as response:  # noqa: S310 - loopback
-            return int(response.status) == 200
-    except (urllib.error.URLError, OSError):
+        connection.request("GET", "/v2/health/ready")
+        return connection.getresponse().status == 200
+    except OSError:
         return False
+    finally:
+        connection.close()
 
 
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
