@@ -130,7 +130,7 @@ def _target(request: BenchRequest, out_dir: Path) -> Iterator[_Target]:
             f"{device.key()!r}; unset it or run through 'latte bench', which sets it"
         )
     repository = request.build_dir / "model-repository"
-    with local_gateway(repository, out_dir / "gateway.log") as gateway:
+    with local_gateway(repository, request.models, out_dir / "gateway.log") as gateway:
         yield _Target(gateway.url, f"{gateway.url}/metrics", "local gateway", device)
 
 

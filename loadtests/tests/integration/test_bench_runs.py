@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from onnx_models import CONFIG
 
 from latte_loadtests.cachekey import key_env
 from latte_loadtests.cli import main
@@ -140,3 +141,16 @@ def test_a_server_that_fails_every_request_stops_after_the_warm_up(
     err = capsys.readouterr().err
     assert f"every warm-up request to {gateway} failed (HTTP 5" in err
     assert not (tmp_path / "bench.json").exists()
+
+
+def test_a_gateway_that_cannot_start_is_reported_with_its_log(slo_file, tmp_path, capsys):
+    folder = tmp_path / "build" / "model-repository" / "tumor"
+    (folder / "1").mkdir(parents=True)
+    (folder / "1" / "model.onnx").write_bytes(b"not onnx")
+    (folder / "config.pbtxt").write_text(CONFIG.format(name="tumor", features=30))
+    argv = ["run", "--model", "tumor", "--build-dir", str(tmp_path / "build")]
+    assert run([*argv, "--slo-file", str(slo_file), "--out-dir", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "the local gateway on http://127.0.0.1:" in err
+    assert "exited with code" in err
+    assert not (tmp_path / "out" / "bench.json").exists()

@@ -48,7 +48,7 @@ def test_key_env_prints_device_serving_and_each_model(build_dir, capsys):
 def test_missing_model_repository_says_to_build_first(slo_file, tmp_path, capsys):
     argv = ["run", "--model", "digits", "--slo-file", str(slo_file)]
     assert run([*argv, "--build-dir", str(tmp_path / "nothing")]) == 2
-    assert "does not exist; run 'latte build' first" in capsys.readouterr().err
+    assert "model 'digits' is not in " in capsys.readouterr().err
 
 
 def test_device_prints_one_key(capsys):
