@@ -140,8 +140,16 @@ def _check_tolerance(state: State, extra: Extra) -> None:
 
 
 def measure_latency(state: State) -> None:
+    """ONNX Runtime batch-1 latency, beside the framework's own batch-1 call as a baseline
+    measured in the same run."""
     x_test, _ = state.need_split().part("test")
+    trained, row = state.need_trained(), x_test[:1]
     state.latency = onnx_io.latency_ms(state.onnx_path, x_test)
+    framework = onnx_io.time_calls(lambda: trained.predict(row))
+    state.latency["framework_p50_ms"] = framework["p50_ms"]
+    state.latency["framework_over_onnxruntime_p50"] = round(
+        framework["p50_ms"] / max(state.latency["p50_ms"], 1e-9), 2
+    )
 
 
 def write_report(state: State) -> None:

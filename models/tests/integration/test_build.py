@@ -33,6 +33,7 @@ def test_build_writes_the_repository_and_the_report(build_dir, name):
     assert {e["kind"] for e in report["exports"]} >= {"onnx"}
     assert all(e["max_abs_diff"] <= report["verify_atol"] for e in report["exports"])
     assert report["latency"]["p50_ms"] > 0
+    assert report["latency"]["framework_p50_ms"] > 0
     assert (report_dir / "confusion_matrix.png").read_bytes().startswith(b"\x89PNG")
     card = (report_dir / "model_card.md").read_text()
     assert report["artifact_digest"] in card

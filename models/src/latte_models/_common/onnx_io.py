@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["TensorSpec", "latency_ms", "rename_io", "run_onnx", "signature"]
+__all__ = ["TensorSpec", "latency_ms", "rename_io", "run_onnx", "signature", "time_calls"]
 
 # ONNX TensorProto element types -> Triton data types (only those our models use)
 _TRITON_TYPES = {1: "TYPE_FP32", 6: "TYPE_INT32", 7: "TYPE_INT64", 11: "TYPE_FP64"}
@@ -82,15 +83,20 @@ def run_onnx(path: Path, x: NDArray[np.float32]) -> NDArray[np.float32]:
 
 
 def latency_ms(path: Path, sample: NDArray[np.float32], runs: int = 200) -> dict[str, float]:
-    """Single-batch latency: one row per call, after a warm-up; median, p95 and mean (ms)."""
+    """ONNX Runtime single-batch latency: one row per call; median, p95 and mean (ms)."""
     session = _session(path)
     feed = {session.get_inputs()[0].name: sample[:1]}
+    return time_calls(lambda: session.run(None, feed), runs)
+
+
+def time_calls(call: Callable[[], object], runs: int = 200) -> dict[str, float]:
+    """Time ``call`` ``runs`` times after a warm-up of 10 calls."""
     for _ in range(10):
-        session.run(None, feed)
+        call()
     times: list[float] = []
     for _ in range(runs):
         start = time.perf_counter()
-        session.run(None, feed)
+        call()
         times.append((time.perf_counter() - start) * 1000.0)
     times.sort()
     return {
