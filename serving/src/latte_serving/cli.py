@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -82,12 +83,27 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
         raise ServingError(f"invalid gateway setting: {' '.join(first[:3])}") from exc
 
 
+class _Terminated(Exception):
+    """SIGTERM arrived: unwind, so the Triton this process started is stopped too."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated(signum)
+
+
 def _serve(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    with contextlib.ExitStack() as stack:
-        if args.start_triton and not settings.triton_url and settings.backend != "local":
-            settings = stack.enter_context(_local_triton(settings))
-        _run(settings)
+    # uvicorn drains on SIGTERM, then re-raises it; this handler turns that into an exception
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        with contextlib.ExitStack() as stack:
+            if args.start_triton and not settings.triton_url and settings.backend != "local":
+                settings = stack.enter_context(_local_triton(settings))
+            _run(settings)
+    except _Terminated:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -1,0 +1,68 @@
+"""`python -m latte_serving serve --start-triton` as a newcomer runs it (via `latte serve`)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from latte_serving._ports import free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+BODY = {"inputs": [{"name": "INPUT__0", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]}]}
+
+
+def _tritonservers() -> set[int]:
+    found = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                if b"tritonserver" in handle.read().split(b"\0")[0]:
+                    found.add(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+def test_serve_starts_triton_answers_and_stops_everything_on_sigterm(model_repository, tmp_path):
+    before = _tritonservers()
+    port = free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "latte_serving", "serve", "--model-repository",
+         str(model_repository), "--port", str(port), "--start-triton"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                try:
+                    if client.get("/v2/health/ready").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert process.poll() is None, (tmp_path / "serve.log").read_text()
+                time.sleep(0.3)
+            started = _tritonservers() - before
+            assert started, "no tritonserver was started"
+            routing = client.get("/admin/routing").json()
+            response = client.post("/v2/models/tiny/infer", json=BODY)
+        assert routing["backend"] == "triton"
+        assert response.status_code == 200
+        assert response.json()["model_version"] == "4"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+        log.close()
+    deadline = time.monotonic() + 20
+    while _tritonservers() & started and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _tritonservers() & started
+    assert "started tritonserver" in (tmp_path / "serve.log").read_text()
