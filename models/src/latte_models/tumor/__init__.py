@@ -11,7 +11,7 @@ from latte_models.config import ModelConfig
 
 __all__ = ["TumorFamily"]
 
-MALIGNANT = 1
+MALIGNANT = 0  # scikit-learn's coding: 0 malignant, 1 benign
 
 
 class TumorFamily:
@@ -26,12 +26,12 @@ class TumorFamily:
         from sklearn.datasets import load_breast_cancer
 
         bunch = load_breast_cancer()
-        # scikit-learn codes malignant as 0; flip so that 1 is the class we must not miss
+        # labels kept as shipped, so the split matches anyone else splitting the same data
         return Dataset(
             source="sklearn.datasets.load_breast_cancer",
             x=np.asarray(bunch.data, dtype=np.float32),
-            y=np.asarray(1 - bunch.target, dtype=np.int64),
-            labels=("benign", "malignant"),
+            y=np.asarray(bunch.target, dtype=np.int64),
+            labels=tuple(str(name) for name in bunch.target_names),
         )
 
     def train(self, split: Split, config: ModelConfig) -> Trained:
@@ -42,4 +42,5 @@ class TumorFamily:
 
     def decide(self, scores: NDArray[np.float32], config: ModelConfig) -> NDArray[np.int64]:
         threshold = float(config.train["threshold"])
-        return np.asarray(scores[:, 0] >= threshold, dtype=np.int64)
+        benign = 1 - MALIGNANT
+        return np.where(scores[:, 0] >= threshold, MALIGNANT, benign).astype(np.int64)

@@ -18,6 +18,7 @@ from latte_models._common.data import Split
 from latte_models._common.family import Extra
 from latte_models._common.onnx_io import rename_io
 from latte_models.config import ModelConfig
+from latte_models.tumor import MALIGNANT
 from latte_models.tumor._savedmodel import write_saved_model
 
 __all__ = ["TrainedTumor", "train"]
@@ -36,7 +37,7 @@ def train(split: Split, config: ModelConfig) -> TrainedTumor:
     )
     model.fit(
         (x - mean) / scale,
-        y.astype(np.float32),
+        (y == MALIGNANT).astype(np.float32),  # the output is P(malignant)
         epochs=int(config.train["epochs"]),
         batch_size=int(config.train["batch_size"]),
         shuffle=True,
