@@ -51,6 +51,11 @@ class InferFastPath:
             request = parse_request(body, headers.get("inference-header-content-length"))
             answer = await self.gateway.infer(match[1], match[2], request, headers)
         except (InvalidRequestError, BackendError) as exc:
+            if isinstance(exc, BackendError):  # the client's own mistakes are not logged
+                logger.warning(
+                    "backend failed", extra={"path": scope["path"], "reason": exc.reason,
+                                             "status": exc.status_code, "error": str(exc)}
+                )  # fmt: skip
             await _send(send, exc.status_code, json.dumps({"error": str(exc)}).encode(), [])
             return
         except Exception as exc:  # a bug: answer a JSON 500, log it, keep serving
