@@ -116,6 +116,8 @@ def validate_request(spec: ModelSpec, request: InferRequest) -> None:
     binary_total = 0
     for item in inputs:
         tensor = _check_input(spec, declared, item)
+        if tensor.name in seen:
+            raise InvalidRequestError(f"input {tensor.name!r} is given more than once")
         seen.add(tensor.name)
         binary_total += _binary_size(item, tensor)
     missing = sorted(set(declared) - seen)
@@ -192,9 +194,12 @@ def _check_outputs(spec: ModelSpec, outputs: Any) -> None:
         raise InvalidRequestError("'outputs' must be a list of {\"name\": ...} objects")
     names = {tensor.name for tensor in spec.outputs}
     for item in outputs:
-        if not isinstance(item, dict) or item.get("name") not in names:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise InvalidRequestError("every output must be an object with a string 'name'")
+        if item["name"] not in names:
+            known = ", ".join(sorted(names))
             raise InvalidRequestError(
-                f"model {spec.name!r} has no output {item!r}; outputs: {', '.join(sorted(names))}"
+                f"model {spec.name!r} has no output {item['name']!r}; outputs: {known}"
             )
         _check_parameters(item, f"output {item['name']!r}")
 

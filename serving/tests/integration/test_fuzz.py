@@ -92,6 +92,11 @@ MALFORMED = {
                      "parameters": "x"}]}, GOOD
     ),
     "unknown output": _binary(_input(16) | {"outputs": [{"name": "nope"}]}, GOOD),
+    "output name not a string": _binary(_input(16) | {"outputs": [{"name": ["x"]}]}, GOOD),
+    "input given twice": _binary(
+        {"inputs": [_input(16)["inputs"][0], _input(16)["inputs"][0]]}, GOOD + GOOD
+    ),
+    "input name not a string": (json.dumps({"inputs": [{"name": {"a": 1}}]}).encode(), {}),
     "output parameters not an object": _binary(
         _input(16) | {"outputs": [{"name": "OUTPUT__0", "parameters": 3}]}, GOOD
     ),
