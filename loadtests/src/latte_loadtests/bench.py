@@ -33,7 +33,7 @@ from latte_loadtests.scenarios import make_user_class
 from latte_loadtests.stack import local_gateway
 from latte_loadtests.sweep import StepResult, run_sweep
 
-__all__ = ["BenchRequest", "run_benchmark"]
+__all__ = ["BenchRequest", "fetch_input_spec", "run_benchmark"]
 
 # Above this share of one core the (single-threaded, gevent) generator may be the bottleneck.
 GENERATOR_CPU_LIMIT = 90.0
@@ -144,9 +144,14 @@ def _remote_device(metrics_url: str) -> Device:
 
 def _pool(request: BenchRequest, url: str, model: str) -> list[RequestBody]:
     profile = request.profiles.model(model)
-    spec = InputSpec.from_metadata(model, _metadata(url, model))
+    spec = fetch_input_spec(url, model)
     rows = held_out_rows(profile.dataset, test_fraction=profile.test_fraction, seed=profile.seed)
     return build_pool(spec, rows, batch_sizes=profile.batch_sizes, encoding=request.encoding)
+
+
+def fetch_input_spec(url: str, model: str) -> InputSpec:
+    """The model's input as the server's metadata endpoint declares it."""
+    return InputSpec.from_metadata(model, _metadata(url, model))
 
 
 def _metadata(url: str, model: str) -> dict[str, Any]:

@@ -6,10 +6,12 @@ import json
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from onnx_models import CONFIG
 
+from latte_loadtests import scenarios
 from latte_loadtests.cachekey import key_env
 from latte_loadtests.cli import main
 from latte_loadtests.device import detect_device
@@ -154,3 +156,20 @@ def test_a_gateway_that_cannot_start_is_reported_with_its_log(slo_file, tmp_path
     assert "the local gateway on http://127.0.0.1:" in err
     assert "exited with code" in err
     assert not (tmp_path / "out" / "bench.json").exists()
+
+
+def test_the_locustfile_runs_the_same_sweep_under_locusts_own_cli(gateway, slo_file, tmp_path):
+    # not imported here: a locustfile registers hooks on Locust's global events
+    locustfile = Path(scenarios.__file__).with_name("locustfile.py")
+    done = subprocess.run(
+        [sys.executable, "-m", "locust", "-f", str(locustfile), "--host", gateway,
+         "--headless", "--bench-model", "digits", "--slo-file", str(slo_file),
+         "--csv", str(tmp_path / "run"), "--only-summary"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Shape test completed" in done.stderr
+    history = (tmp_path / "run_stats_history.csv").read_text().splitlines()
+    users = {line.split(",")[1] for line in history[1:]}
+    assert {"1", "2"} <= users  # the sweep's levels, from slo.toml
+    assert "digits infer" in (tmp_path / "run_stats.csv").read_text()
