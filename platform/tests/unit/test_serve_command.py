@@ -73,3 +73,28 @@ def test_the_default_runner_returns_the_child_exit_code():
     from latte.commands.serve import _run
 
     assert _run([sys.executable, "-c", "raise SystemExit(3)"]) == 3
+
+
+def test_sigterm_to_latte_reaches_the_gateway(tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    ready = tmp_path / "ready"
+    child = (
+        "import signal, sys, time, pathlib\n"
+        "signal.signal(signal.SIGTERM, lambda *a: sys.exit(5))\n"
+        f"pathlib.Path({str(ready)!r}).touch()\n"
+        "time.sleep(60)\n"
+    )
+    parent = (
+        "import sys\n"
+        "from latte.commands.serve import _run\n"
+        f"sys.exit(_run([sys.executable, '-c', {child!r}]))\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", parent])
+    deadline = time.monotonic() + 30
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 5  # the child's own exit code, after its handler ran

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -90,8 +91,18 @@ def gateway_command(
 
 
 def _run(command: Sequence[str]) -> int:
-    # Ctrl-C reaches the child too (same process group); it drains and exits on its own.
+    """Run the gateway; SIGTERM to latte is passed on so the gateway drains and stops Triton."""
+    process = subprocess.Popen(command)
+
+    def forward(signum: int, frame: object) -> None:
+        process.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, forward)
     try:
-        return subprocess.run(command, check=False).returncode
+        return process.wait()
     except KeyboardInterrupt:
+        # Ctrl-C reached the child too (same process group): let it drain, then report it
+        process.wait()
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
