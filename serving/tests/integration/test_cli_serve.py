@@ -18,20 +18,27 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 BODY = {"inputs": [{"name": "INPUT__0", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]}]}
 
 
-def _tritonservers() -> set[int]:
+def _tritonservers(parent: int) -> set[int]:
+    """tritonserver processes started by ``parent`` (other work on the machine may run more)."""
     found = set()
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                if b"tritonserver" in handle.read().split(b"\0")[0]:
-                    found.add(int(pid))
-        except OSError:
+                command = handle.read().split(b"\0")[0]
+            with open(f"/proc/{pid}/stat") as handle:
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
             continue
+        if b"tritonserver" in command and ppid == parent:
+            found.add(int(pid))
     return found
 
 
+def _alive(pids: set[int]) -> set[int]:
+    return {pid for pid in pids if os.path.exists(f"/proc/{pid}")}
+
+
 def test_serve_starts_triton_answers_and_stops_everything_on_sigterm(model_repository, tmp_path):
-    before = _tritonservers()
     port = free_port()
     log = (tmp_path / "serve.log").open("wb")
     process = subprocess.Popen(
@@ -50,7 +57,7 @@ def test_serve_starts_triton_answers_and_stops_everything_on_sigterm(model_repos
                     pass
                 assert process.poll() is None, (tmp_path / "serve.log").read_text()
                 time.sleep(0.3)
-            started = _tritonservers() - before
+            started = _tritonservers(process.pid)
             assert started, "no tritonserver was started"
             routing = client.get("/admin/routing").json()
             response = client.post("/v2/models/tiny/infer", json=BODY)
@@ -62,7 +69,7 @@ def test_serve_starts_triton_answers_and_stops_everything_on_sigterm(model_repos
         assert process.wait(timeout=60) == 0
         log.close()
     deadline = time.monotonic() + 20
-    while _tritonservers() & started and time.monotonic() < deadline:
+    while _alive(started) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not _tritonservers() & started
+    assert not _alive(started)
     assert "started tritonserver" in (tmp_path / "serve.log").read_text()

@@ -44,10 +44,11 @@ def test_three_versions_share_traffic_by_weight_over_1000_requests(serve_gateway
     server = serve_gateway(routing_file=routing, local_dynamic_batching=False)
     with httpx.Client(base_url=f"http://{server.url}") as client:
         counts = collections.Counter(_post(client)[0] for _ in range(1000))
-    # tolerance: +-5 percentage points, over 3 standard deviations of a binomial at n=1000
-    assert abs(counts[1] / 1000 - 0.5) < 0.05, counts
-    assert abs(counts[2] / 1000 - 0.3) < 0.05, counts
-    assert abs(counts[4] / 1000 - 0.2) < 0.05, counts
+    # tolerance: +-6 percentage points, 3.8 standard deviations of a binomial at n=1000
+    # (about one false alarm in 10,000 runs)
+    assert abs(counts[1] / 1000 - 0.5) < 0.06, counts
+    assert abs(counts[2] / 1000 - 0.3) < 0.06, counts
+    assert abs(counts[4] / 1000 - 0.2) < 0.06, counts
 
 
 def test_sticky_keys_never_switch_version(serve_gateway, tmp_path):
