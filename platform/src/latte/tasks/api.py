@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from latte.tasks.digests import DigestMemo
-from latte.tasks.errors import TargetFailedError
+from latte.tasks.errors import TargetFailedError, TaskError
 from latte.tasks.graph import Graph
 from latte.tasks.keys import Manifest, compute_manifests, diff_manifests, key_of
 from latte.tasks.labels import Label
@@ -52,9 +52,21 @@ class RunReport:
         return f"{len(self.results)} targets in {self.seconds:.2f}s: " + ", ".join(parts)
 
 
+def _build_dir(settings: Settings) -> str:
+    """The build dir relative to the root: it enters every key, which must not name a machine."""
+    build_dir = settings.path(settings.build_dir)
+    try:
+        return build_dir.relative_to(settings.root).as_posix()
+    except ValueError:
+        raise TaskError(
+            f"build_dir {build_dir} is outside the repository {settings.root}: the task cache "
+            "keys outputs by their place in the repository; use a folder inside it"
+        ) from None
+
+
 def load_graph(settings: Settings) -> Graph:
     """Every BUILD.toml under ``settings.root``, checked (deps, cycles, globs, outputs)."""
-    return Graph.load(settings.root, build_dir=settings.build_dir.as_posix())
+    return Graph.load(settings.root, build_dir=_build_dir(settings))
 
 
 def open_memo(settings: Settings) -> DigestMemo:
@@ -72,7 +84,7 @@ def target_keys(
         graph.select(patterns),
         memo=memo,
         environ=_environ(environ),
-        build_dir=settings.build_dir.as_posix(),
+        build_dir=_build_dir(settings),
     )
     memo.save()
     return {str(label): key_of(manifest) for label, manifest in manifests.items()}
@@ -104,7 +116,7 @@ def run_targets(
     selected = graph.closure(graph.select(patterns))
     memo = open_memo(settings)
     manifests = compute_manifests(
-        graph, selected, memo=memo, environ=env, build_dir=settings.build_dir.as_posix()
+        graph, selected, memo=memo, environ=env, build_dir=_build_dir(settings)
     )
     reporter = reporter or make_reporter(ci=settings.ci)
     runner = TargetRunner(
@@ -146,7 +158,7 @@ def explain(
         [label],
         memo=memo,
         environ=_environ(environ),
-        build_dir=settings.build_dir.as_posix(),
+        build_dir=_build_dir(settings),
     )
     memo.save()
     key = key_of(manifests[label])

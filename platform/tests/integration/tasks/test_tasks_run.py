@@ -167,3 +167,17 @@ def test_local_entry_with_a_lost_blob_warns_and_rebuilds(settings, repo):
     assert "//b:solo: local cache entry" in text
     assert "lost a blob; rebuilding" in text
     assert (repo / "build/b/solo/data.txt").read_text() == "solo\n"
+
+
+def test_an_absolute_build_dir_inside_the_repo_keeps_the_same_keys(settings, repo):
+    relative = target_keys(settings, ["//..."], environ=ENV)
+    absolute = load_settings(root=repo, environ={"LATTE_BUILD_DIR": str(repo / "build")})
+    assert target_keys(absolute, ["//..."], environ=ENV) == relative
+    report, _ = run(absolute)
+    assert report.ok
+
+
+def test_a_build_dir_outside_the_repo_is_a_clear_error(settings, repo, tmp_path):
+    outside = load_settings(root=repo, environ={"LATTE_BUILD_DIR": str(tmp_path / "elsewhere")})
+    with pytest.raises(TaskError, match="is outside the repository"):
+        run(outside)
