@@ -25,7 +25,7 @@ from latte_serving._fastpath import InferFastPath
 from latte_serving._middleware import GatewayMiddleware
 from latte_serving._model_routes import add_model_routes
 from latte_serving.backends import Backend, LocalBackend, TritonBackend
-from latte_serving.errors import BackendError, InvalidRequestError
+from latte_serving.errors import BackendError, InvalidRequestError, ServingError
 from latte_serving.gateway import Gateway
 from latte_serving.metrics import GatewayMetrics
 from latte_serving.repository import ModelSpec, load_repository
@@ -105,8 +105,12 @@ def _lifespan(gateway: Gateway, routing_file: Path | None, discover: float | Non
         await gateway.backend.start()
         if discover is not None:
             assert isinstance(gateway.backend, TritonBackend)
-            models = await discover_models(gateway.backend, timeout_s=discover)
-            gateway.configure(models, load_routing(routing_file, models))
+            try:
+                models = await discover_models(gateway.backend, timeout_s=discover)
+                gateway.configure(models, load_routing(routing_file, models))
+            except ServingError as exc:  # one clear line before uvicorn's traceback
+                logger.error("startup failed: %s", exc)
+                raise
         logger.info("gateway started", extra={"backend": gateway.backend.name})
         try:
             yield

@@ -142,4 +142,5 @@ def _run(settings: GatewaySettings) -> None:
         log_config=None,
         access_log=False,  # one JSON line per request would cost more than the gateway adds
         timeout_graceful_shutdown=int(settings.drain_timeout_s),
+        lifespan="on",  # a failed startup (e.g. Triton never answered) must stop the process
     )
