@@ -10,29 +10,34 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from latte import __version__
-from latte.config import Settings, load_settings
-from latte.errors import LatteError, NotBuiltYetError, UsageError
+from latte.config import load_settings
+from latte.errors import LatteError, UsageError
 
-__all__ = ["build_parser", "console_main", "main"]
+__all__ = ["COMMANDS", "build_parser", "console_main", "main"]
 
-# Modules whose register() adds implemented subcommands, in the order --help lists them.
-COMMAND_MODULES: tuple[str, ...] = (
-    "latte.tasks.cli",
-    "latte.commands.build",
-    "latte.registry.cli",
-    "latte.promote.commands",
-    "latte.commands.serve",
-    "latte.commands.bench",
-    "latte.gitops.cli",
-    "latte.release.cli",
-)
-
-# Listed subcommands that are not implemented yet: name -> one-line help.
-PENDING: dict[str, str] = {}
+# Subcommand -> the module whose register() adds it (one module may add several), in the
+# order --help lists them. Only the module of the command being run is imported, so a
+# cached `latte run` does not pay for the registry's or the release's imports.
+COMMANDS: dict[str, str] = {
+    "run": "latte.tasks.cli",
+    "affected": "latte.tasks.cli",
+    "graph": "latte.tasks.cli",
+    "why": "latte.tasks.cli",
+    "cache": "latte.tasks.cli",
+    "build": "latte.commands.build",
+    "registry": "latte.registry.cli",
+    "serve": "latte.commands.serve",
+    "bench": "latte.commands.bench",
+    "release": "latte.release.cli",
+    "gitops": "latte.gitops.cli",
+    "promote": "latte.promote.commands",
+    "rollback": "latte.promote.commands",
+    "status": "latte.promote.commands",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,13 +47,24 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _VersionAction(argparse.Action):
+    """--version, reading the installed version only when asked (importlib.metadata is slow)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from latte import __version__
+
+        print(f"latte {__version__}")
+        parser.exit()
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every subcommand, or only ``command``'s module when it is known."""
     parser = _Parser(
         prog="latte",
         description="Build, serve and ship ML models on Kubernetes.",
         epilog="Settings come from latte.toml, then LATTE_* variables, then flags.",
     )
-    parser.add_argument("--version", action="version", version=f"latte {__version__}")
+    parser.add_argument("--version", action=_VersionAction, nargs=0, help="print the version")
     parser.add_argument(
         "-C",
         "--root",
@@ -57,24 +73,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="repository root (default: nearest latte.toml)",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module_name in COMMAND_MODULES:
+    modules = [COMMANDS[command]] if command in COMMANDS else COMMANDS.values()
+    for module_name in dict.fromkeys(modules):
         importlib.import_module(module_name).register(subparsers)
-    for name, help_text in PENDING.items():
-        pending = subparsers.add_parser(name, help=f"{help_text} (not built yet)")
-        pending.set_defaults(handler=_not_built_yet(name))
     return parser
 
 
-def _not_built_yet(name: str) -> Callable[[argparse.Namespace, Settings], int]:
-    def handler(args: argparse.Namespace, settings: Settings) -> int:
-        raise NotBuiltYetError(f"'latte {name}' is not built yet")
-
-    return handler
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is not a global option)."""
+    words = iter(argv)
+    for word in words:
+        if word in ("-C", "--root"):
+            next(words, None)
+        elif word in ("-h", "--help", "--version"):
+            return None
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(_command_in(argv))
     try:
         args, extra = parser.parse_known_args(argv)
         if extra and not getattr(args, "accepts_extra", False):

@@ -6,7 +6,7 @@ else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "LatteError", "NotBuiltYetError", "UsageError"]
+__all__ = ["ConfigError", "LatteError", "UsageError"]
 
 
 class LatteError(Exception):
@@ -23,11 +23,5 @@ class UsageError(LatteError):
 
 class ConfigError(LatteError):
     """latte.toml or a LATTE_* variable holds a value latte cannot use."""
-
-    exit_code = 2
-
-
-class NotBuiltYetError(LatteError):
-    """A subcommand that is listed but not implemented yet."""
 
     exit_code = 2

@@ -9,15 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from latte.gitops.check import run_checks
 from latte.gitops.errors import CheckFailedError, GitopsError
-from latte.gitops.findings import CheckResult
 from latte.gitops.helm import find_helm
 from latte.gitops.layout import GitopsLayout
-from latte.gitops.scan import run_scan
 
 if TYPE_CHECKING:
     from latte.config import Settings
+    from latte.gitops.findings import CheckResult
 
 __all__ = ["format_report", "register"]
 
@@ -47,6 +45,8 @@ def register(subparsers: Any) -> None:
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
+    from latte.gitops.check import run_checks  # deferred: jsonschema is slow to import
+
     layout = GitopsLayout.discover(settings.root)
     for env in args.envs or ():
         layout.env(env)
@@ -60,6 +60,8 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _scan(args: argparse.Namespace, settings: Settings) -> int:
+    from latte.gitops.scan import run_scan  # deferred like run_checks
+
     tools = {name: _tool(name) for name in ("checkov", "hadolint")}
     layout = GitopsLayout.discover(settings.root)
     helm = find_helm(settings.path(settings.state_dir) / "tools")

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from latte.config import Settings
 from latte.promote.errors import ForgeError
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["FORGES", "Forge", "GitHubForge", "PullRequest", "make_forge"]
 
@@ -81,6 +82,8 @@ class GitHubForge:
         return result
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        import httpx  # deferred: the CLI starts without loading an HTTP stack
+
         url = f"/repos/{self.repo}/{path}"
         try:
             response = self.client.request(method, url, **kwargs)
@@ -115,6 +118,8 @@ def _error_text(response: httpx.Response) -> str:
 
 def github_client(settings: Settings) -> httpx.Client:
     """An httpx client for the GitHub API with the token from the environment (settings)."""
+    import httpx  # deferred: the CLI starts without loading an HTTP stack
+
     if not settings.forge_token:
         raise ForgeError("forge 'github' needs a token: set LATTE_FORGE_TOKEN or GITHUB_TOKEN")
     headers = {

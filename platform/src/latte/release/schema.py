@@ -8,8 +8,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from latte.release.errors import ReleaseError
 
 __all__ = ["CHART_SCHEMA", "check_against_chart"]
@@ -19,6 +17,8 @@ CHART_SCHEMA = "gitops/charts/latte-inference/values.schema.json"
 
 def check_against_chart(root: Path, content: Mapping[str, Any]) -> None:
     """Raise :class:`ReleaseError` for the first key the chart's schema rejects."""
+    import jsonschema  # deferred: slow to import, and only `latte release` needs it
+
     path = root / CHART_SCHEMA
     try:
         schema = json.loads(path.read_text(encoding="utf-8"))
