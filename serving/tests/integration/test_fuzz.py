@@ -15,7 +15,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 GOOD = np.array([[1.0, 2.0, 3.0, 4.0]], dtype=np.float32).tobytes()
 

@@ -11,7 +11,7 @@ import tritonclient.http as httpclient
 from serving_models import run_onnx
 from tritonclient.utils import InferenceServerException
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 X = np.array([[1.0, 2.0, 3.0, 4.0], [0.5, -1.0, 2.5, 8.0]], dtype=np.float32)
 

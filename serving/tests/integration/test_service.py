@@ -20,7 +20,7 @@ from latte_serving.errors import TritonStartError
 from latte_serving.settings import GatewaySettings, hash_api_key
 from latte_serving.triton import TritonProcess
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 BODY = {"inputs": [{"name": "INPUT__0", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]}]}
 
