@@ -139,7 +139,7 @@ def _remote_device(metrics_url: str) -> Device:
     metrics = scrape(metrics_url)
     if metrics is not None and metrics.gpu:
         return Device("gpu", "reported by Triton nv_gpu_* metrics", source=metrics_url)
-    return Device("unknown", "remote target (no GPU metrics)", count=0, source=metrics_url)
+    return Device("unknown", "remote target without nv_gpu_* metrics", count=0, source=metrics_url)
 
 
 def _pool(request: BenchRequest, url: str, model: str) -> list[RequestBody]:

@@ -30,7 +30,8 @@ class Device:
     def key(self) -> str:
         """One line naming the device: what ``LATTE_BENCH_DEVICE`` holds."""
         driver = f" driver {self.driver}" if self.driver else ""
-        return f"{self.kind}:{self.count}x {self.name}{driver}"
+        count = f"{self.count}x " if self.count else ""
+        return f"{self.kind}:{count}{self.name}{driver}"
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self) | {"key": self.key()}
