@@ -149,6 +149,20 @@ def summarize(runs: list[tuple[list[float], int, float, float]]) -> dict[str, fl
     }
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU of ``root`` and its direct children (Triton's python stubs)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(pid) == root or int(fields[1]) == root:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def compare(
     targets: dict[str, str],
     path: str,
@@ -156,14 +170,26 @@ def compare(
     headers: dict[str, str],
     workers: int,
     seconds: float,
+    watch: dict[str, int],
     rounds: int = 5,
 ) -> dict[str, dict[str, float]]:
-    """Alternate the targets in short rounds, so drifting machine load hits all alike."""
+    """Alternate the targets in short rounds, so drifting machine load hits all alike.
+
+    ``watch`` names processes (name -> pid) whose CPU per request is reported per target.
+    """
     runs: dict[str, list[tuple[list[float], int, float, float]]] = {k: [] for k in targets}
+    cpu = {(t, w): 0.0 for t in targets for w in watch}
     for _ in range(rounds):
         for name, url in targets.items():
+            before = {w: tree_cpu_seconds(pid) for w, pid in watch.items()}
             runs[name].append(_measure(url, path, body, headers, workers, seconds / rounds))
-    return {name: summarize(items) for name, items in runs.items()}
+            for w, pid in watch.items():
+                cpu[name, w] += tree_cpu_seconds(pid) - before[w]
+    summaries = {name: summarize(items) for name, items in runs.items()}
+    for (name, w), seconds_used in cpu.items():
+        requests = summaries[name]["requests"] or 1
+        summaries[name][f"{w}_cpu_us_per_request"] = seconds_used / requests * 1e6
+    return summaries
 
 
 class Gateway:
@@ -212,7 +238,10 @@ def run(seconds: float) -> dict[str, object]:
             targets = {"direct_triton": triton.http_url, "gateway_triton": gw.url}
             for workers in (1, 16):
                 load(gw.url, "/v2/models/tiny/infer", *tiny, workers, 1.0)  # warm up
-                measured = compare(targets, "/v2/models/tiny/infer", *tiny, workers, seconds * 2)
+                watch = {"triton": triton.pid or 0, "gateway": gw.process.pid}
+                measured = compare(
+                    targets, "/v2/models/tiny/infer", *tiny, workers, seconds * 2, watch
+                )
                 for name, summary in measured.items():
                     results[f"{name}_c{workers}"] = summary
             results["gateway_triton_rss_mb"] = gw.rss_mb()

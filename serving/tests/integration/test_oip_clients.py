@@ -79,7 +79,9 @@ def test_unversioned_request_says_which_version_answered(triton_gateway, model_r
     )
 
 
-def test_metadata_health_and_config_match_the_repository(triton_gateway):
+def test_metadata_health_and_config_match_the_repository(triton_gateway, triton_server):
+    assert triton_server.pid is not None
+    assert triton_server.metrics_url.endswith("/metrics")
     client = httpclient.InferenceServerClient(triton_gateway.url)
     try:
         assert client.is_server_live()

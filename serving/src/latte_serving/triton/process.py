@@ -89,6 +89,11 @@ class TritonProcess:
         self._log: IO[bytes] | None = None
 
     @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (its python stubs are its children)."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def http_url(self) -> str:
         """``127.0.0.1:PORT``, the form tritonclient.http expects."""
         return f"127.0.0.1:{self.http_port}"
