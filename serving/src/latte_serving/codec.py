@@ -3,7 +3,8 @@
 A binary request is a JSON header of ``Inference-Header-Content-Length`` bytes followed by
 the raw tensor bytes of every input whose ``parameters.binary_data_size`` is set, in input
 order. The gateway parses and checks only the header (cheap), so the triton backend can pass
-the body through untouched; the local backend decodes tensors with :func:`decode_inputs`.
+the body through untouched; the local backend decodes tensors with
+:func:`latte_serving.tensors.decode_inputs`.
 """
 
 from __future__ import annotations
@@ -19,15 +20,7 @@ import numpy as np
 from latte_serving.errors import InvalidRequestError
 from latte_serving.repository import ModelSpec, TensorSpec
 
-__all__ = [
-    "DTYPES",
-    "EncodedResponse",
-    "InferRequest",
-    "decode_inputs",
-    "encode_response",
-    "parse_request",
-    "validate_request",
-]
+__all__ = ["DTYPES", "EncodedResponse", "InferRequest", "parse_request", "validate_request"]
 
 DTYPES: dict[str, np.dtype[Any]] = {
     "BOOL": np.dtype(np.bool_),
@@ -202,95 +195,3 @@ def _check_outputs(spec: ModelSpec, outputs: Any) -> None:
                 f"model {spec.name!r} has no output {item['name']!r}; outputs: {known}"
             )
         _check_parameters(item, f"output {item['name']!r}")
-
-
-def decode_inputs(spec: ModelSpec, request: InferRequest) -> dict[str, np.ndarray[Any, Any]]:
-    """Numpy arrays for a validated request (binary slices or JSON data)."""
-    arrays: dict[str, np.ndarray[Any, Any]] = {}
-    offset = 0
-    binary = request.binary
-    types = {tensor.name: tensor.datatype for tensor in spec.inputs}
-    for item in request.header["inputs"]:
-        datatype = types[item["name"]]
-        if datatype not in DTYPES:
-            raise InvalidRequestError(f"{datatype} tensors are not supported by this backend")
-        dtype, shape = DTYPES[datatype], item["shape"]
-        size = (item.get("parameters") or {}).get("binary_data_size")
-        if size is not None:
-            array = np.frombuffer(binary, dtype=dtype, count=math.prod(shape), offset=offset)
-            offset += size
-        else:
-            array = _from_json(item["data"], dtype, item["name"])
-        arrays[item["name"]] = _reshape(array, shape, item["name"])
-    return arrays
-
-
-def _from_json(data: list[Any], dtype: np.dtype[Any], name: str) -> np.ndarray[Any, Any]:
-    try:
-        return np.asarray(data, dtype=dtype).reshape(-1)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise InvalidRequestError(f"input {name!r} data does not fit {dtype}: {exc}") from exc
-
-
-def _reshape(array: np.ndarray[Any, Any], shape: list[int], name: str) -> np.ndarray[Any, Any]:
-    if array.size != math.prod(shape):
-        raise InvalidRequestError(
-            f"input {name!r} carries {array.size} values; shape {shape} needs {math.prod(shape)}"
-        )
-    return array.reshape(shape)
-
-
-def encode_response(
-    model: str,
-    version: int,
-    request: InferRequest,
-    outputs: Mapping[str, np.ndarray[Any, Any]],
-) -> EncodedResponse:
-    """Encode outputs as JSON, or binary where the request asked for it."""
-    wanted = _wanted_outputs(request, outputs)
-    entries: list[dict[str, Any]] = []
-    chunks: list[bytes] = []
-    for name, binary in wanted.items():
-        array = outputs[name]
-        entry: dict[str, Any] = {
-            "name": name,
-            "datatype": _datatype(array),
-            "shape": list(array.shape),
-        }
-        if binary:
-            chunk = np.ascontiguousarray(array).tobytes()
-            entry["parameters"] = {"binary_data_size": len(chunk)}
-            chunks.append(chunk)
-        else:
-            entry["data"] = array.reshape(-1).tolist()
-        entries.append(entry)
-    header: dict[str, Any] = {"model_name": model, "model_version": str(version)}
-    if request.request_id:
-        header["id"] = request.request_id
-    header["outputs"] = entries
-    text = json.dumps(header, separators=(",", ":")).encode()
-    if not chunks:
-        return EncodedResponse(text)
-    return EncodedResponse(text + b"".join(chunks), header_length=len(text))
-
-
-def _wanted_outputs(
-    request: InferRequest, outputs: Mapping[str, np.ndarray[Any, Any]]
-) -> dict[str, bool]:
-    parameters = request.header.get("parameters") or {}
-    default_binary = bool(isinstance(parameters, dict) and parameters.get("binary_data_output"))
-    asked = request.header.get("outputs") or []
-    if not asked:
-        return dict.fromkeys(outputs, default_binary)
-    wanted: dict[str, bool] = {}
-    for item in asked:
-        params = item.get("parameters") or {}
-        wanted[item["name"]] = bool(params.get("binary_data", default_binary))
-    return wanted
-
-
-def _datatype(array: np.ndarray[Any, Any]) -> str:
-    for name, dtype in DTYPES.items():
-        if array.dtype == dtype:
-            return name
-    return "BYTES"

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from serving_models import write_repository
 
-from latte_serving.codec import decode_inputs, encode_response, parse_request, validate_request
+from latte_serving.codec import parse_request, validate_request
 from latte_serving.errors import InvalidRequestError
 from latte_serving.repository import load_repository
+from latte_serving.tensors import decode_inputs, encode_response
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,10 @@ import numpy as np
 import onnxruntime as ort
 
 from latte_serving.backends.batcher import Batch, DynamicBatcher
-from latte_serving.codec import EncodedResponse, InferRequest, decode_inputs, encode_response
+from latte_serving.codec import EncodedResponse, InferRequest
 from latte_serving.errors import BackendError, ConfigFileError, InvalidRequestError
 from latte_serving.repository import ModelSpec
+from latte_serving.tensors import decode_inputs, encode_response
 
 __all__ = ["LocalBackend"]
 
