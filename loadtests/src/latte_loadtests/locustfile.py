@@ -40,10 +40,14 @@ def _add_options(parser: Any) -> None:
     parser.add_argument("--bench-encoding", choices=("binary", "json"), default="binary")
 
 
+def _set_plan(environment: Any, **_: Any) -> None:
+    # at init: the shape ticks once before test_start fires
+    SweepShape.plan = load_profiles(Path(environment.parsed_options.slo_file)).sweep
+
+
 def _build_pools(environment: Any, **_: Any) -> None:
     options = environment.parsed_options
     profiles = load_profiles(Path(options.slo_file))
-    SweepShape.plan = profiles.sweep
     models = options.bench_model or sorted(profiles.models)
     pools = {}
     for model in models:
@@ -60,4 +64,5 @@ def _build_pools(environment: Any, **_: Any) -> None:
 
 # A locustfile registers its hooks when Locust imports it; that is its whole job.
 events.init_command_line_parser.add_listener(_add_options)  # type: ignore[no-untyped-call]
+events.init.add_listener(_set_plan)  # type: ignore[no-untyped-call]
 events.test_start.add_listener(_build_pools)  # type: ignore[no-untyped-call]
