@@ -9,7 +9,19 @@ from latte.commands.bench import bench, direct_commands
 from latte.config import load_settings
 from latte.errors import LatteError, UsageError
 
-SLO = "[model.digits]\ndataset = 'digits'\n[model.tumor]\ndataset = 'breast_cancer'\n"
+SLO = """
+[model.digits]
+dataset = "digits"
+[model.digits.slo]
+p95_ms = 50.0
+at_concurrency = 1
+
+[model.tumor]
+dataset = "breast_cancer"
+[model.tumor.slo]
+p95_ms = 50.0
+at_concurrency = 1
+"""
 
 
 def args(**overrides):
@@ -147,3 +159,23 @@ def test_the_key_variables_come_from_latte_loadtests(settings):
     values = _key_env(settings, dict(__import__("os").environ))
     assert values["LATTE_BENCH_DEVICE"].split(":")[0] in {"cpu", "gpu"}
     assert len(values["LATTE_BENCH_SERVING"]) == 64
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("latte_loadtests") is not None, reason="loadtests is installed here"
+)
+def test_without_loadtests_the_key_cannot_be_computed_and_says_why(settings):
+    from latte.commands.bench import _key_env
+
+    with pytest.raises(LatteError, match="cannot compute the benchmark cache key"):
+        _key_env(settings, dict(__import__("os").environ))
+
+
+def test_a_direct_run_is_a_real_child_process_whose_exit_code_is_returned(settings):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    direct = args(url=f"http://127.0.0.1:{port}", model=["digits"])
+    # 3: the stopped server; 1: python cannot find latte_loadtests in a platform-only env
+    expected = 1 if importlib.util.find_spec("latte_loadtests") is None else 3
+    assert bench(settings, direct, find_spec=installed) == expected
