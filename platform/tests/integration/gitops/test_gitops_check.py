@@ -32,7 +32,8 @@ def test_every_env_renders_and_passes(gitops_repo, helm, crd_dir):
     assert [(r.name, r.findings) for r in results if r.status != "passed"] == []
 
 
-def test_without_crd_schemas_those_checks_are_not_run(gitops_repo, capsys):
+def test_without_crd_schemas_those_checks_are_not_run(gitops_repo, capsys, monkeypatch):
+    monkeypatch.delenv("LATTE_CRD_SCHEMAS", raising=False)
     code, out, _ = _check(gitops_repo, capsys, "--env", "dev")
     assert code == 0
     assert "not run  CRD schemas (dev): crd_schemas is not set" in out
