@@ -24,7 +24,7 @@ from latte_serving._discovery import discover_models
 from latte_serving._fastpath import InferFastPath
 from latte_serving._middleware import GatewayMiddleware
 from latte_serving._model_routes import add_model_routes
-from latte_serving.backends import Backend, LocalBackend, TritonBackend
+from latte_serving.backends import Backend, LocalBackend, TritonBackend, onnx_models
 from latte_serving.errors import BackendError, InvalidRequestError, ServingError
 from latte_serving.gateway import Gateway
 from latte_serving.metrics import GatewayMetrics
@@ -46,6 +46,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     """
     has_repository = settings.model_repository.is_dir() or settings.resolved_backend() == "local"
     models = load_repository(settings.model_repository) if has_repository else {}
+    if settings.resolved_backend() == "local":
+        models = onnx_models(models)
     metrics = GatewayMetrics.create()
     gateway = Gateway(
         models,

@@ -124,7 +124,9 @@ def _local_triton(settings: GatewaySettings) -> Iterator[GatewaySettings]:
         shim_repository(settings.model_repository, shimmed)
         with TritonProcess(shimmed, log_path=Path(work) / "tritonserver.log") as triton:
             print(f"latte-serving: started tritonserver at {triton.http_url}", file=sys.stderr)
-            yield settings.model_copy(update={"triton_url": triton.http_url})
+            # the gateway reads what this Triton actually serves (the shim may leave some out)
+            update = {"triton_url": triton.http_url, "model_repository": shimmed}
+            yield settings.model_copy(update=update)
 
 
 def _run(settings: GatewaySettings) -> None:

@@ -86,3 +86,46 @@ def test_a_torchscript_model_with_an_onnx_export_is_served_from_the_onnx(source,
     assert shimmed["backend"] == ["python"]
     assert "platform" not in shimmed
     assert "default_model_filename" not in shimmed
+
+
+def _torchscript_only(source):
+    folder = source / "digits_torchscript"
+    (folder / "1").mkdir(parents=True)
+    (folder / "1" / "model.pt").write_bytes(b"not onnx")
+    config = (source / "tiny" / "config.pbtxt").read_text()
+    config = config.replace('name: "tiny"', 'name: "digits_torchscript"')
+    (folder / "config.pbtxt").write_text(config.replace("onnxruntime_onnx", "pytorch_libtorch"))
+
+
+def test_a_torchscript_only_model_is_left_out(source, tmp_path, caplog):
+    _torchscript_only(source)
+    shim_repository(source, tmp_path / "shim")
+    assert sorted(p.name for p in (tmp_path / "shim").iterdir()) == ["plain", "tiny"]
+    assert "shim skips digits_torchscript" in caplog.text
+
+
+def test_nothing_to_serve_is_an_error(tmp_path):
+    source = tmp_path / "source"
+    source.mkdir()
+    folder = source / "tiny"
+    (folder / "1").mkdir(parents=True)
+    (folder / "config.pbtxt").write_text(
+        'name: "tiny"\nplatform: "pytorch_libtorch"\n'
+        'input [ { name: "a" data_type: TYPE_FP32 dims: [1] } ]\n'
+        'output [ { name: "b" data_type: TYPE_FP32 dims: [1] } ]\n'
+    )
+    with pytest.raises(ConfigFileError, match="no model in"):
+        shim_repository(source, tmp_path / "shim")
+    assert not (tmp_path / "shim").exists()
+
+
+def test_local_backend_serves_only_models_with_onnx_files(source, caplog):
+    from latte_serving.backends import onnx_models
+    from latte_serving.repository import load_repository
+
+    _torchscript_only(source)
+    assert sorted(onnx_models(load_repository(source))) == ["plain", "tiny"]
+    assert "local backend skips digits_torchscript" in caplog.text
+    only_torchscript = {"d": load_repository(source)["digits_torchscript"]}
+    with pytest.raises(ConfigFileError, match="use --backend triton"):
+        onnx_models(only_torchscript)

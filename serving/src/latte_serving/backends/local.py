@@ -8,6 +8,7 @@ request at a time in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,7 +21,9 @@ from latte_serving.errors import BackendError, ConfigFileError, InvalidRequestEr
 from latte_serving.repository import ModelSpec
 from latte_serving.tensors import decode_inputs, encode_response
 
-__all__ = ["LocalBackend"]
+__all__ = ["LocalBackend", "onnx_models"]
+
+logger = logging.getLogger("latte_serving.local")
 
 Arrays = dict[str, np.ndarray[Any, Any]]
 BatchObserver = Callable[[str, int, Batch], None]
@@ -111,6 +114,26 @@ class LocalBackend:
         )
         batcher.start()
         return batcher
+
+
+def onnx_models(models: Mapping[str, ModelSpec]) -> dict[str, ModelSpec]:
+    """The models ONNX Runtime can serve: every version has a model.onnx.
+
+    The build also exports formats for other Triton backends (TorchScript); those are left
+    out with a warning instead of failing the gateway.
+    """
+    servable = {}
+    for name, spec in models.items():
+        if spec.versions and all(spec.model_file(v).is_file() for v in spec.versions):
+            servable[name] = spec
+        else:
+            logger.warning("local backend skips %s: a version has no model.onnx", name)
+    if not servable:
+        raise ConfigFileError(
+            f"no model in the repository has a model.onnx for every version "
+            f"({', '.join(sorted(models))}); export them to ONNX or use --backend triton"
+        )
+    return servable
 
 
 def _run(session: ort.InferenceSession, inputs: Arrays) -> Arrays:

@@ -11,6 +11,7 @@ the python backend are copied unchanged.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -21,6 +22,8 @@ from latte_serving.repository import load_model
 from latte_serving.triton._model_py import MODEL_PY
 
 __all__ = ["shim_repository"]
+
+logger = logging.getLogger("latte_serving.triton")
 
 # any platform / non-python backend line: the model is served from its model.onnx instead
 _PLATFORM = re.compile(r'^\s*platform\s*:\s*"[^"]*"\s*$', re.MULTILINE)
@@ -35,7 +38,8 @@ def shim_repository(source: Path, target: Path) -> None:
     """Write a python-backend copy of the repository ``source`` into ``target``.
 
     ``target`` must not exist or be empty; it is written in a sibling temp folder and
-    renamed into place, so a failure never leaves half a repository behind.
+    renamed into place, so a failure never leaves half a repository behind. Models with no
+    model.onnx at all (a TorchScript-only export) are left out with a warning.
     """
     source, target = Path(source), Path(target)
     folders = (
@@ -54,8 +58,12 @@ def shim_repository(source: Path, target: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        for folder in folders:
-            _shim_model(folder, staging / folder.name)
+        written = [folder for folder in folders if _shim_model(folder, staging / folder.name)]
+        if not written:
+            raise ConfigFileError(
+                f"no model in {source} has a model.onnx the python backend could serve; "
+                "export the models to ONNX ('latte build') first"
+            )
         if target.exists():
             target.rmdir()
         os.replace(staging, target)
@@ -63,25 +71,33 @@ def shim_repository(source: Path, target: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _shim_model(folder: Path, target: Path) -> None:
+def _shim_model(folder: Path, target: Path) -> bool:
+    """Write one model; False when it has no ONNX file at all (e.g. TorchScript only)."""
     spec = load_model(folder)  # validates the config before anything is written
     text = (folder / "config.pbtxt").read_text(encoding="utf-8")
     if _PYTHON_BACKEND.search(text):
         shutil.copytree(folder, target, symlinks=False)
-        return
+        return True
+    versions = sorted(p for p in folder.iterdir() if p.is_dir() and p.name.isdigit())
+    missing = [v for v in versions if not (v / "model.onnx").is_file()]
+    if versions and len(missing) == len(versions):
+        # another format for another Triton backend (the build also exports TorchScript)
+        logger.warning("shim skips %s: no model.onnx to serve with ONNX Runtime", spec.name)
+        return False
+    if missing:
+        raise ConfigFileError(
+            f"{missing[0]} has no model.onnx while other versions of {spec.name!r} do; "
+            "re-export that version"
+        )
     target.mkdir()
-    for version_dir in sorted(p for p in folder.iterdir() if p.is_dir() and p.name.isdigit()):
+    for version_dir in versions:
         onnx_file = version_dir / "model.onnx"
-        if not onnx_file.is_file():
-            raise ConfigFileError(
-                f"{version_dir} has no model.onnx; re-export model {spec.name!r} version "
-                f"{version_dir.name}"
-            )
         out = target / version_dir.name
         out.mkdir()
         shutil.copy2(onnx_file, out / "model.onnx")
         (out / "model.py").write_text(MODEL_PY, encoding="utf-8")
     (target / "config.pbtxt").write_text(_python_config(text), encoding="utf-8")
+    return True
 
 
 def _python_config(text: str) -> str:
