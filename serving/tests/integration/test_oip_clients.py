@@ -35,7 +35,7 @@ def _reference(repository, version: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def triton_gateway(triton_server, model_repository, routing_file):
-    from conftest import ServerThread
+    from serving_servers import ServerThread
 
     from latte_serving.app import create_app
     from latte_serving.settings import GatewaySettings
@@ -123,7 +123,7 @@ def test_unknown_model_is_a_clear_client_error(local_gateway):
 
 
 def test_gateway_without_a_repository_learns_the_models_from_triton(triton_server, tmp_path):
-    from conftest import ServerThread
+    from serving_servers import ServerThread
 
     from latte_serving.app import create_app
     from latte_serving.settings import GatewaySettings

@@ -11,8 +11,8 @@ import httpx
 import numpy as np
 import pytest
 import tritonclient.http as httpclient
-from conftest import ServerThread
 from serving_models import write_repository
+from serving_servers import ServerThread
 
 from latte_serving._logging import JsonFormatter
 from latte_serving.app import create_app
