@@ -17,7 +17,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from latte_loadtests.cachekey import DEVICE_ENV, check_key_env, key_env
+from latte_loadtests.cachekey import DEVICE_ENV, check_key_env, key_env, model_env
 from latte_loadtests.device import detect_device
 from latte_loadtests.errors import BenchError, BenchUsageError
 
@@ -95,6 +95,12 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
     if args.require_key_env and not args.url:
         expected = key_env(args.build_dir, detect_device().key(), args.model)
+        missing = [model for model in args.model if not expected[model_env(model)]]
+        if missing:
+            raise BenchUsageError(
+                f"no built model {', '.join(missing)} in {args.build_dir / 'model-repository'}; "
+                "run 'latte build' first"
+            )
         check_key_env(environ, expected)
     profiles = load_profiles(args.slo_file)
     plan = dataclasses.replace(

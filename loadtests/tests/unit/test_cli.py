@@ -31,10 +31,16 @@ def test_slo_level_missing_from_the_sweep_is_refused_before_any_load(slo_file, t
     assert not (tmp_path / "bench.json").exists()
 
 
-def test_cache_runs_must_carry_their_key_variables(slo_file, tmp_path, capsys):
+def test_cache_runs_must_carry_their_key_variables(build_dir, slo_file, capsys):
+    argv = ["run", "--model", "digits", "--slo-file", str(slo_file), "--require-key-env"]
+    assert run([*argv, "--build-dir", str(build_dir)]) == 2
+    assert "LATTE_BENCH_DEVICE is not set, so the task runner's key" in capsys.readouterr().err
+
+
+def test_cache_runs_without_a_build_say_to_build_first(slo_file, tmp_path, capsys):
     argv = ["run", "--model", "digits", "--slo-file", str(slo_file), "--require-key-env"]
     assert run([*argv, "--build-dir", str(tmp_path)]) == 2
-    assert "LATTE_BENCH_DEVICE is not set, so the task runner's key" in capsys.readouterr().err
+    assert "no built model digits in " in capsys.readouterr().err
 
 
 def test_key_env_prints_device_serving_and_each_model(build_dir, capsys):
