@@ -30,7 +30,7 @@ batch_sizes = [1, 4, 16]
 target_rps = 1000.0
 
 [model.digits.slo]
-p95_ms = 150.0
+p95_ms = 60.0
 at_concurrency = 2
 
 [model.tumor]
@@ -39,22 +39,22 @@ batch_sizes = [1, 2]
 target_rps = 100.0
 
 [model.tumor.slo]
-p95_ms = 150.0
+p95_ms = 60.0
 at_concurrency = 2
 
 [model.broken]
 dataset = "digits"
 
 [model.broken.slo]
-p95_ms = 150.0
+p95_ms = 60.0
 at_concurrency = 2
 
 [model.slow]
 dataset = "digits"
-batch_sizes = [16]
+batch_sizes = [32]
 
 [model.slow.slo]
-p95_ms = 150.0
+p95_ms = 60.0
 at_concurrency = 2
 """
 
@@ -66,7 +66,7 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repository = root / "model-repository"
     write_model(repository, "digits", 64)
     write_model(repository, "tumor", 30)
-    write_model(repository, "slow", 64, slow_layers=48, width=2048)
+    write_model(repository, "slow", 64, slow_layers=96, width=2048)
     # a config that promises 64 features to a graph that takes 30: every inference fails
     write_model(repository, "broken", 64)
     broken = repository / "broken" / "1" / "model.onnx"

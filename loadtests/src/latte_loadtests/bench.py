@@ -13,7 +13,6 @@ import json
 import os
 import sys
 import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 from rich.console import Console
 
 from latte_loadtests import __version__
+from latte_loadtests._http import check_http_url, http_get
 from latte_loadtests.device import Device, detect_device
 from latte_loadtests.errors import BenchUsageError, SloFailedError, TargetUnreachableError
 from latte_loadtests.gate import capacity_plan, evaluate_slo
@@ -119,8 +119,8 @@ def _strictest_slo(request: BenchRequest) -> Slo:
 @contextlib.contextmanager
 def _target(request: BenchRequest, out_dir: Path) -> Iterator[_Target]:
     if request.url:
-        url = request.url.rstrip("/")
-        metrics_url = request.metrics_url or f"{url}/metrics"
+        url = check_http_url(request.url)
+        metrics_url = check_http_url(request.metrics_url or f"{url}/metrics", "--metrics-url")
         yield _Target(url, metrics_url, "url", _remote_device(metrics_url))
         return
     device = detect_device()
@@ -156,8 +156,7 @@ def fetch_input_spec(url: str, model: str) -> InputSpec:
 
 def _metadata(url: str, model: str) -> dict[str, Any]:
     try:
-        with urllib.request.urlopen(f"{url}/v2/models/{model}", timeout=10) as answer:  # noqa: S310
-            return dict(json.loads(answer.read()))
+        return dict(json.loads(http_get(f"{url}/v2/models/{model}", timeout=10)[1]))
     except urllib.error.HTTPError as exc:
         raise TargetUnreachableError(
             f"{url} answered HTTP {exc.code} for model {model!r} metadata; check that the "

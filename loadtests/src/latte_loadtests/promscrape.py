@@ -11,10 +11,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import urllib.error
-import urllib.request
 from collections import defaultdict
 
 from prometheus_client.parser import text_string_to_metric_families
+
+from latte_loadtests._http import http_get
+from latte_loadtests.errors import BenchUsageError
 
 __all__ = ["Scrape", "ServerLatency", "parse_scrape", "scrape", "server_latency"]
 
@@ -46,9 +48,8 @@ class ServerLatency:
 def scrape(url: str, timeout: float = 5.0) -> Scrape | None:
     """Fetch and parse ``url``; None when there is no metrics page (the run goes on without)."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - our URL
-            return parse_scrape(response.read().decode("utf-8", "replace"))
-    except (urllib.error.URLError, OSError, ValueError):
+        return parse_scrape(http_get(url, timeout)[1].decode("utf-8", "replace"))
+    except (urllib.error.URLError, OSError, ValueError, BenchUsageError):
         return None
 
 

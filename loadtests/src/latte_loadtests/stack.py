@@ -17,10 +17,10 @@ import sys
 import tempfile
 import time
 import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from latte_loadtests._http import http_get
 from latte_loadtests.errors import BenchError, BenchUsageError
 
 __all__ = ["LocalGateway", "free_port", "local_gateway", "wait_ready"]
@@ -45,9 +45,8 @@ def wait_ready(url: str, timeout: float, process: subprocess.Popen[bytes] | None
         if process is not None and process.poll() is not None:
             return False
         try:
-            with urllib.request.urlopen(f"{url}/v2/health/ready", timeout=2) as answer:  # noqa: S310
-                if answer.status == 200:
-                    return True
+            if http_get(f"{url}/v2/health/ready", timeout=2)[0] == 200:
+                return True
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.2)

@@ -41,7 +41,7 @@ def test_sweep_against_the_gateway_writes_a_passing_report(gateway, slo_file, tm
         assert step["rows"] > step["requests"]  # batches of 1, 4 and 16 rows
         assert step["server"]["source"] == "gateway histogram"
         assert 0 < step["server"]["mean_ms"] < step["p99_ms"] + 1
-        assert 0 < step["generator_cpu_percent"] < 100
+        assert 0 < step["generator_cpu_percent"] < 150  # one gevent thread: ~100 is its limit
     capacity = report["capacity"]
     assert capacity["per_replica_rps_at_slo"] > 0
     assert capacity["replicas"] >= 1
@@ -73,11 +73,11 @@ def test_planted_slow_model_fails_the_gate_naming_slo_and_value(
     argv = ["run", "--model", "slow", "--url", gateway, "--slo-file", str(slo_file)]
     assert run([*argv, "--out-dir", str(out)]) == 4
     err = capsys.readouterr().err
-    assert "SLO failed for slow (p95 <= 150 ms at concurrency 2" in err
+    assert "SLO failed for slow (p95 <= 60 ms at concurrency 2" in err
     assert "measured p95" in err
     report = json.loads((out / "bench.json").read_text())
     assert report["status"] == "failed"
-    assert report["slo"]["measured_p95_ms"] > 150
+    assert report["slo"]["measured_p95_ms"] > 60
     assert report["slo"]["measured_error_rate"] == 0  # slow, not broken
     assert report["capacity"]["concurrency_at_slo"] in (None, 1)  # never the failing level
 

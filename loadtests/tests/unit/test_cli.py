@@ -62,3 +62,10 @@ def test_device_prints_one_key(capsys):
     out = capsys.readouterr().out
     assert out.count("\n") == 1
     assert out.split(":", 1)[0] in {"cpu", "gpu"}
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "127.0.0.1:8000", "http://"])
+def test_url_must_be_http(url, slo_file, tmp_path, capsys):
+    argv = ["run", "--model", "digits", "--slo-file", str(slo_file), "--url", url]
+    assert run([*argv, "--out-dir", str(tmp_path)]) == 2
+    assert f"--url {url!r} is not an http(s) URL" in capsys.readouterr().err

@@ -18,8 +18,8 @@ def test_the_shipped_slo_file_covers_both_models_and_their_slo_levels_are_swept(
 def test_model_profile_reads_every_field(slo_file):
     profile = load_profiles(slo_file).model("digits")
     assert profile.batch_sizes == (1, 4, 16)
-    assert profile.slo.p95_ms == 150.0
-    assert profile.slo.describe() == "p95 <= 150 ms at concurrency 2, error rate <= 0"
+    assert profile.slo.p95_ms == 60.0
+    assert profile.slo.describe() == "p95 <= 60 ms at concurrency 2, error rate <= 0"
 
 
 def test_unknown_model_names_the_known_ones(slo_file):
