@@ -138,7 +138,9 @@ def _remote_device(metrics_url: str) -> Device:
     """A remote server's device is only visible through Triton's GPU metrics."""
     metrics = scrape(metrics_url)
     if metrics is not None and metrics.gpu:
-        return Device("gpu", "reported by Triton nv_gpu_* metrics", source=metrics_url)
+        # Triton names its GPUs by UUID only; nvidia-smi on that node gives model and driver
+        name = "GPU " + ", ".join(metrics.gpus)
+        return Device("gpu", name, count=len(metrics.gpus), source=metrics_url)
     return Device("unknown", "remote target without nv_gpu_* metrics", count=0, source=metrics_url)
 
 

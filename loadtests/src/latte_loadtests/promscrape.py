@@ -32,7 +32,11 @@ class Scrape:
     buckets: dict[str, dict[float, float]]
     sums: dict[str, float]
     counts: dict[str, float]
-    gpu: bool = False
+    gpus: tuple[str, ...] = ()  # Triton's nv_gpu_* label gpu_uuid: the GPUs serving
+
+    @property
+    def gpu(self) -> bool:
+        return bool(self.gpus)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,9 +61,10 @@ def parse_scrape(text: str) -> Scrape:
     buckets: dict[str, dict[float, float]] = defaultdict(lambda: defaultdict(float))
     sums: dict[str, float] = defaultdict(float)
     counts: dict[str, float] = defaultdict(float)
-    gpu = False
+    gpus: set[str] = set()
     for family in text_string_to_metric_families(text):
-        gpu = gpu or family.name.startswith("nv_gpu_")
+        if family.name.startswith("nv_gpu_"):
+            gpus.update(s.labels.get("gpu_uuid", "") for s in family.samples)
         for sample in family.samples:
             model = sample.labels.get("model", "")
             # the parser names counter samples <family>_total even when Triton does not
@@ -71,7 +76,8 @@ def parse_scrape(text: str) -> Scrape:
                 sums[model] += sample.value * scale
             elif name in (GATEWAY_HISTOGRAM + "_count", TRITON_SUCCESS):
                 counts[model] += sample.value
-    return Scrape({m: dict(b) for m, b in buckets.items()}, dict(sums), dict(counts), gpu)
+    found = tuple(sorted(g for g in gpus if g))
+    return Scrape({m: dict(b) for m, b in buckets.items()}, dict(sums), dict(counts), found)
 
 
 def server_latency(before: Scrape, after: Scrape, models: list[str]) -> ServerLatency | None:

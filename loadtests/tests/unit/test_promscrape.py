@@ -47,6 +47,7 @@ def test_triton_counters_give_a_mean_and_reveal_a_gpu():
     after = parse_scrape(TRITON.format(n=15, us=9000))
     latency = server_latency(before, after, ["m"])
     assert after.gpu
+    assert after.gpus == ("GPU-1",)
     assert latency is not None
     assert latency.source == "triton counters"
     assert latency.mean_ms == pytest.approx(0.6)
@@ -63,3 +64,31 @@ def test_unreachable_metrics_page_is_none_not_an_error():
     from latte_loadtests.stack import free_port
 
     assert scrape(f"http://127.0.0.1:{free_port()}/metrics", timeout=1) is None
+
+
+def test_a_remote_triton_names_its_gpus_by_uuid():
+    import http.server
+    import threading
+
+    from latte_loadtests.bench import _remote_device
+
+    body = TRITON.format(n=1, us=1).encode()
+
+    class Metrics(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Metrics)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        device = _remote_device(f"http://127.0.0.1:{server.server_address[1]}/metrics")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert device.key() == "gpu:1x GPU GPU-1"
