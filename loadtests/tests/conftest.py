@@ -59,6 +59,14 @@ at_concurrency = 2
 """
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest's plugins import ssl before a test can import Locust (which patches it with
+    # gevent); the runner itself imports Locust first, so the warning only concerns the tests
+    config.addinivalue_line(
+        "filterwarnings", "ignore:Monkey-patching ssl after ssl has already been imported"
+    )
+
+
 @pytest.fixture(scope="session")
 def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """build/model-repository with digits (64 features), tumor (30) and a slow model."""
