@@ -141,11 +141,12 @@ def test_an_slo_file_without_models_is_a_usage_error(settings):
 @pytest.mark.skipif(
     importlib.util.find_spec("latte_loadtests") is None, reason="loadtests not installed here"
 )
-def test_a_stopped_server_fails_the_real_command_with_one_line(tmp_path, capfd):
+def test_a_stopped_server_fails_the_real_command_with_one_line(settings, capfd):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    code = main(["bench", "--url", f"http://127.0.0.1:{port}", "--model", "digits"])
+    url = f"http://127.0.0.1:{port}"
+    code = main(["-C", str(settings.root), "bench", "--url", url, "--model", "digits"])
     assert code == 3
     assert "cannot reach" in capfd.readouterr().err
 
