@@ -74,7 +74,9 @@ def capacity_plan(
         "concurrency_at_slo": best.concurrency,
         "replicas": replicas,
         "hpa": {
+            # a pods metric an adapter derives from the gateway's own counter
             "metric": "latte_gateway_requests_per_second",
+            "query": "sum(rate(latte_gateway_requests_total[1m])) by (pod)",
             "target_average_value": round(per_pod, 2),
             "min_replicas": policy.min_replicas,
             "max_replicas": max(replicas * 2, policy.min_replicas),
