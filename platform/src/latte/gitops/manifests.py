@@ -43,7 +43,8 @@ def parse_manifests(text: str, origin: str = "helm template") -> list[Manifest]:
     for chunk in _documents(text):
         source = _source_of(chunk) or origin
         try:
-            doc = yaml.load(chunk, Loader=loader)  # noqa: S506 - a safe loader
+            # bandit/ruff cannot see that `loader` is always a SafeLoader variant
+            doc = yaml.load(chunk, Loader=loader)  # noqa: S506  # nosec B506
         except yaml.YAMLError as exc:
             raise GitopsError(
                 f"{source}: rendered YAML does not parse ({_one_line(exc)}); fix the template"
