@@ -31,6 +31,8 @@ SOURCES = [f"{folder}/src" for folder in PACKAGES]
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_venv = "no" if CI else "yes"
 nox.options.error_on_missing_interpreters = True
+# A pipeline: a failed stage stops the run (`--no-stop-on-first-error` to see every failure).
+nox.options.stop_on_first_error = True
 # The main job, in order: `nox` with no arguments runs the whole pipeline.
 nox.options.sessions = ["lint", "typecheck", "tests", "security", "build", "bench", "release"]
 # checkov (rendered chart, Dockerfiles, workflows) and hadolint, for `security(package='gitops')`
