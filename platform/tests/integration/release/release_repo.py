@@ -20,6 +20,7 @@ def git(root, *args):
 
 def make_repo(root: Path) -> Path:
     shutil.copytree(REPO / "gitops", root / "gitops")
+    _restore_committed_env_files(root)
     (root / "latte.toml").write_text("")
     (root / ".gitignore").write_text("/build/\n/.latte/\n")
     (root / "app.py").write_text("print('v1')\n")
@@ -29,6 +30,14 @@ def make_repo(root: Path) -> Path:
     git(root, "add", ".")
     git(root, "commit", "-q", "-m", "source")
     return root
+
+
+def _restore_committed_env_files(root: Path) -> None:
+    """Tool-written env files as committed: a pipeline run in this checkout must not leak in."""
+    for env_dir in (root / "gitops" / "envs").iterdir():
+        for name in ("release.yaml", "history.yaml"):
+            relative = f"gitops/envs/{env_dir.name}/{name}"
+            (env_dir / name).write_text(git(REPO, "show", f"HEAD:{relative}") + "\n")
 
 
 def settings(root: Path):
