@@ -7,13 +7,11 @@ the writer when this content differs from what the env file already pins.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from latte.release.errors import ReleaseError
-from latte.release.inputs import BuiltModel
+from latte.release.inputs import BuiltModel, read_json_object
 
 __all__ = ["STICKY_HEADER", "bench_entries", "build_content", "next_release_id"]
 
@@ -66,7 +64,7 @@ def bench_entries(benches: Mapping[str, Path]) -> tuple[dict[str, Any], dict[str
     bench: dict[str, Any] = {}
     capacity: dict[str, Any] = {}
     for name, path in sorted(benches.items()):
-        report = _load(path)
+        report = read_json_object(path, "rerun `nox -s bench`")
         slo, plan = report.get("slo") or {}, report.get("capacity") or {}
         bench[name] = {
             "p95Ms": _number(slo.get("measured_p95_ms")),
@@ -92,13 +90,3 @@ def next_release_id(now: dt.datetime, taken: Sequence[str]) -> str:
 
 def _number(value: Any) -> float:
     return round(float(value), 3) if isinstance(value, int | float) else 0.0
-
-
-def _load(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ReleaseError(f"{path}: not readable JSON ({exc}); rerun `nox -s bench`") from exc
-    if not isinstance(data, dict):
-        raise ReleaseError(f"{path}: expected a JSON object; rerun `nox -s bench`")
-    return data

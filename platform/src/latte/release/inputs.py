@@ -55,7 +55,7 @@ def resolve_models(builds: Mapping[str, Path], registry: ModelLookup, env: str) 
     """Each build's registered version; point ``<env>:current`` at it (once) and record aliases."""
     models = []
     for name, path in sorted(builds.items()):
-        report = _load(path)
+        report = read_json_object(path, "rebuild the model")
         digest = str(report.get("artifact_digest", ""))
         version = registry.find(name, digest)
         if version is None:
@@ -83,11 +83,12 @@ def resolve_models(builds: Mapping[str, Path], registry: ModelLookup, env: str) 
     return models
 
 
-def _load(path: Path) -> dict[str, Any]:
+def read_json_object(path: Path, fix: str) -> dict[str, Any]:
+    """A report file's JSON object, or a ReleaseError that ends with ``fix``."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ReleaseError(f"{path}: not readable JSON ({exc}); rebuild the model") from exc
+        raise ReleaseError(f"{path}: not readable JSON ({exc}); {fix}") from exc
     if not isinstance(data, dict):
-        raise ReleaseError(f"{path}: expected a JSON object; rebuild the model")
+        raise ReleaseError(f"{path}: expected a JSON object; {fix}")
     return data
