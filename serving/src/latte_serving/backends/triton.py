@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
+from latte_serving._ints import ascii_int
 from latte_serving.backends._http import HttpPool, HttpResponse
 from latte_serving.codec import EncodedResponse, InferRequest
-from latte_serving.errors import BackendError, ConfigFileError
+from latte_serving.errors import BackendError, BackendRejectedError, ConfigFileError
 from latte_serving.repository import ModelSpec, spec_from_config_json
 
 __all__ = ["TritonBackend"]
@@ -43,8 +44,9 @@ class TritonBackend:
             raise BackendError(f"triton at {self.url} refused its repository index", "discover")
         versions: dict[str, list[int]] = {}
         for entry in json.loads(index.body):
-            if entry.get("state") == "READY" and str(entry.get("version", "")).isdigit():
-                versions.setdefault(entry["name"], []).append(int(entry["version"]))
+            number = ascii_int(str(entry.get("version", "")))
+            if entry.get("state") == "READY" and number is not None:
+                versions.setdefault(entry["name"], []).append(number)
         specs = {}
         for name, numbers in sorted(versions.items()):
             response = await self._pool.request("GET", f"/v2/models/{name}/config")
@@ -83,15 +85,16 @@ class TritonBackend:
 def _result(response: HttpResponse, model: str, version: int) -> EncodedResponse:
     if response.status == 200:
         length = response.headers.get(_HEADER_LENGTH.lower())
-        return EncodedResponse(response.body, int(length) if length is not None else None)
+        number = ascii_int(length) if length is not None else None
+        if length is not None and (number is None or number > len(response.body)):
+            raise BackendError(f"triton sent a bad {_HEADER_LENGTH} {length[:40]!r}", "protocol")
+        return EncodedResponse(response.body, number)
     message = _error_text(response.body)
     if 400 <= response.status < 500:
-        # The gateway checked the request already, so a rejection is the version's fault
-        # (e.g. not loaded): a BackendError lets the router fall back, keeping the 4xx code.
-        raise BackendError(
-            f"triton rejected the request for {model} v{version}: {message}",
-            reason="backend_rejected",
-            status_code=response.status,
+        # Triton refused the data (the gateway checks shapes and sizes, not every value):
+        # the client's mistake, passed through as the 4xx it is.
+        raise BackendRejectedError(
+            f"triton rejected the request for {model} v{version}: {message}", response.status
         )
     raise BackendError(
         f"triton failed on {model} v{version} with {response.status}: {message}",

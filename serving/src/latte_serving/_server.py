@@ -1,0 +1,111 @@
+"""uvicorn for the gateway: its config in one place, with request heads bounded in size and time.
+
+uvicorn's httptools protocol buffers request lines and headers without limit (8 x 32 MiB
+unauthenticated headers held 549 MiB here) and waits for them forever. The protocol below
+counts the bytes of a request head while it arrives and answers 431 past
+``max_header_bytes``, or 408 when the head is not complete within ``header_timeout_s``,
+then closes the connection — all before the app (and its API-key check) sees the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from latte_serving.settings import GatewaySettings
+
+__all__ = ["bounded_protocol", "server_config"]
+
+_REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
+
+
+def server_config(app: Any, settings: GatewaySettings) -> uvicorn.Config:
+    """The uvicorn config the gateway runs with (the CLI and the tests use the same)."""
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        http=bounded_protocol(settings.max_header_bytes, settings.header_timeout_s),
+        log_config=None,
+        access_log=False,  # one JSON line per request would cost more than the gateway adds
+        timeout_graceful_shutdown=int(settings.drain_timeout_s),
+        lifespan="on",  # a failed startup (e.g. Triton never answered) must stop the process
+    )
+
+
+def bounded_protocol(max_header_bytes: int, header_timeout_s: float) -> type[asyncio.Protocol]:
+    """An httptools protocol class whose request heads are bounded."""
+
+    class BoundedHttpToolsProtocol(_BoundedHead):
+        max_head = max_header_bytes
+        head_timeout = header_timeout_s
+
+    return BoundedHttpToolsProtocol
+
+
+class _BoundedHead(HttpToolsProtocol):
+    max_head = 64 * 1024
+    head_timeout = 10.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._in_head = True
+        self._head_bytes = 0
+        self._head_ended = False
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def data_received(self, data: bytes) -> None:
+        started_in_head = self._in_head
+        if started_in_head and self._head_timer is None:
+            self._head_timer = self.loop.call_later(self.head_timeout, self._head_too_slow)
+        self._head_ended = False
+        super().data_received(data)
+        if not (started_in_head and self._in_head) or self._head_ended:
+            return
+        if self.transport.is_closing():
+            return
+        # the whole read was head bytes, which httptools holds until the head ends: count
+        # them (at most one read past the limit is ever held)
+        self._head_bytes += len(data)
+        if self._head_bytes > self.max_head:
+            self._refuse(431, f"request line and headers exceed {self.max_head} bytes")
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._head_ended = True
+        self._head_bytes = 0
+        self._cancel_timer()
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._in_head = True  # whatever comes next on this connection is a new head
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_timer()
+        super().connection_lost(exc)
+
+    def _cancel_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_too_slow(self) -> None:
+        self._head_timer = None
+        if self._in_head and not self.transport.is_closing():
+            self._refuse(408, f"request headers not received within {self.head_timeout:g}s")
+
+    def _refuse(self, status: int, message: str) -> None:
+        self._cancel_timer()
+        body = ('{"error": "%s"}' % message).encode()
+        head = b"HTTP/1.1 %d %s\r\n" % (status, _REASONS[status])
+        self.transport.write(
+            head
+            + b"content-type: application/json\r\ncontent-length: %d\r\n" % len(body)
+            + b"connection: close\r\n\r\n"
+            + body
+        )
+        self.transport.close()
