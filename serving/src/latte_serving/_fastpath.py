@@ -8,6 +8,7 @@ answers it first. Everything else goes on to FastAPI.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -35,10 +36,13 @@ def request_headers(scope: Scope) -> dict[str, str]:
 
 
 class InferFastPath:
-    def __init__(self, app: ASGIApp, *, gateway: Gateway, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, gateway: Gateway, max_body_bytes: int, body_timeout_s: float
+    ) -> None:
         self.app = app
         self.gateway = gateway
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = _INFER.fullmatch(scope["path"]) if scope["type"] == "http" else None
@@ -47,7 +51,7 @@ class InferFastPath:
             return
         headers = request_headers(scope)
         try:
-            body = await _read_body(receive, self.max_body_bytes)
+            body = await _read_body(receive, self.max_body_bytes, self.body_timeout_s)
             request = parse_request(body, headers.get("inference-header-content-length"))
             answer = await self.gateway.infer(match[1], match[2], request, headers)
         except (InvalidRequestError, BackendError) as exc:
@@ -74,7 +78,18 @@ class InferFastPath:
         await _send(send, 200, answer.response.body, extra, binary=binary)
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes:
+async def _read_body(receive: Receive, limit: int, timeout_s: float) -> bytes:
+    """The whole body within ``timeout_s`` (408) and ``limit`` bytes (413)."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await _read_chunks(receive, limit)
+    except TimeoutError:
+        raise InvalidRequestError(
+            f"request body not received within {timeout_s:g}s; send it at once", 408
+        ) from None
+
+
+async def _read_chunks(receive: Receive, limit: int) -> bytes:
     # Content-Length was checked by GatewayMiddleware; a chunked body is counted as it comes.
     chunks: list[bytes] = []
     size = 0

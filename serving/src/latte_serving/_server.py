@@ -10,6 +10,7 @@ then closes the connection — all before the app (and its API-key check) sees t
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import uvicorn
@@ -100,7 +101,7 @@ class _BoundedHead(HttpToolsProtocol):
 
     def _refuse(self, status: int, message: str) -> None:
         self._cancel_timer()
-        body = ('{"error": "%s"}' % message).encode()
+        body = json.dumps({"error": message}).encode()
         head = b"HTTP/1.1 %d %s\r\n" % (status, _REASONS[status])
         self.transport.write(
             head

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from latte_serving._ints import ascii_int
@@ -10,6 +12,9 @@ from latte_serving.backends._http import HttpPool, HttpResponse
 from latte_serving.codec import EncodedResponse, InferRequest
 from latte_serving.errors import BackendError, BackendRejectedError, ConfigFileError
 from latte_serving.repository import ModelSpec, spec_from_config_json
+
+if TYPE_CHECKING:
+    from latte_serving.settings import GatewaySettings
 
 __all__ = ["TritonBackend"]
 
@@ -30,6 +35,16 @@ class TritonBackend:
         self.url = f"{parts.hostname}:{parts.port}"
         self.timeout = timeout
         self._pool = HttpPool(parts.hostname, parts.port, max_idle=max_idle)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: GatewaySettings,
+        models: Mapping[str, ModelSpec],
+        on_batch: Callable[..., Any],
+    ) -> TritonBackend:
+        """Triton does its own batching, so ``models`` and ``on_batch`` are not needed."""
+        return cls(settings.triton_url, timeout=settings.request_timeout_s)
 
     async def start(self) -> None:
         """Connections open on first use; a Triton that starts later is fine."""
