@@ -56,6 +56,8 @@ class _BoundedHead(HttpToolsProtocol):
         self._in_head = True
         self._head_bytes = 0
         self._head_ended = False
+        self._parsed_head = 0
+        self._head_too_large = False
         self._head_timer: asyncio.TimerHandle | None = None
 
     def data_received(self, data: bytes) -> None:
@@ -73,6 +75,31 @@ class _BoundedHead(HttpToolsProtocol):
         self._head_bytes += len(data)
         if self._head_bytes > self.max_head:
             self._refuse(431, f"request line and headers exceed {self.max_head} bytes")
+
+    def on_url(self, url: bytes) -> None:
+        self._count_head(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_head(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def _count_head(self, size: int) -> None:
+        # heads that arrive in one read are counted here, header by header
+        self._parsed_head += size
+        if self._parsed_head > self.max_head:
+            self._head_too_large = True
+            raise ValueError("request head too large")  # httptools stops parsing
+
+    def send_400_response(self, msg: str) -> None:
+        if self._head_too_large:
+            self._refuse(431, f"request line and headers exceed {self.max_head} bytes")
+        else:
+            super().send_400_response(msg)
+
+    def on_message_begin(self) -> None:
+        self._parsed_head = 0
+        super().on_message_begin()
 
     def on_headers_complete(self) -> None:
         self._in_head = False

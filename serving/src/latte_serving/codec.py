@@ -80,6 +80,8 @@ def parse_request(body: bytes, header_length: str | None) -> InferRequest:
     if not isinstance(header, dict):
         raise InvalidRequestError("request body must be a JSON object with an 'inputs' list")
     _check_parameters(header, "the request")
+    if "id" in header and not isinstance(header["id"], str):
+        raise InvalidRequestError(f"request 'id' must be a string, got {shown(header['id'])}")
     return InferRequest(header=header, body=body, header_length=length)
 
 
@@ -99,9 +101,39 @@ def _header_length(value: str | None, body_length: int) -> int | None:
     return length
 
 
+# Parameters Triton reads, by JSON type: Triton's HTTP frontend answers 500 to a value of
+# the wrong type, so the gateway refuses it with a 400 first.
+_PARAMETER_TYPES: dict[str, tuple[type, ...]] = {
+    "binary_data_output": (bool,),
+    "binary_data": (bool,),
+    "binary_data_size": (int,),
+    "classification": (int,),
+    "priority": (int,),
+    "timeout": (int,),
+    "sequence_id": (int, str),
+    "sequence_start": (bool,),
+    "sequence_end": (bool,),
+    "shared_memory_region": (str,),
+    "shared_memory_byte_size": (int,),
+    "shared_memory_offset": (int,),
+}
+
+
 def _check_parameters(item: Mapping[str, Any], what: str) -> None:
-    if not isinstance(item.get("parameters", {}), dict):
+    parameters = item.get("parameters", {})
+    if not isinstance(parameters, dict):
         raise InvalidRequestError(f"'parameters' of {what} must be a JSON object")
+    for name, value in parameters.items():
+        types = _PARAMETER_TYPES.get(name)
+        if types is None:
+            continue
+        # bool is an int in Python, not in JSON; integers here are unsigned
+        wrong = type(value) not in types or (type(value) is int and value < 0)
+        if wrong:
+            expected = " or ".join("true/false" if t is bool else t.__name__ for t in types)
+            raise InvalidRequestError(
+                f"parameter {name!r} of {what} must be {expected}, got {shown(value)}"
+            )
 
 
 # Without a per-model bound (config parameter ``latte_max_elements``), a request may carry
@@ -197,7 +229,7 @@ def _check_data(item: Mapping[str, Any], tensor: TensorSpec, count: int, binary:
         data = item.get("data")
         if not isinstance(data, list):
             raise InvalidRequestError(f"input {tensor.name!r} has no 'data' list and no binary")
-        carried = _leaves(data, count)
+        carried = _leaves(data, count, tensor)
         if carried != count:
             raise InvalidRequestError(
                 f"input {tensor.name!r} carries {carried if carried <= count else 'more'} "
@@ -220,18 +252,48 @@ def _check_data(item: Mapping[str, Any], tensor: TensorSpec, count: int, binary:
     return size
 
 
-def _leaves(data: list[Any], limit: int) -> int:
-    """Scalars in a (possibly nested) JSON list; stops counting past ``limit``."""
+def _leaves(data: list[Any], limit: int, tensor: TensorSpec) -> int:
+    """Scalars in a (possibly nested) JSON list, each of the tensor's type; stops past ``limit``.
+
+    Triton answers 500 to a value of the wrong JSON type, so the gateway checks them here.
+    """
     if not any(type(x) is list for x in data):
+        _check_values(data, tensor)
         return len(data)
-    count, stack = 0, list(data)
+    count, stack, flat = 0, list(data), []
     while stack and count <= limit:
         item = stack.pop()
         if type(item) is list:
             stack.extend(item)
         else:
+            flat.append(item)
             count += 1
+    _check_values(flat, tensor)
     return count
+
+
+_NUMBER = frozenset({int, float})
+_JSON_TYPES = {"BOOL": frozenset({bool}), "BYTES": frozenset({str})}
+
+
+def _check_values(values: list[Any], tensor: TensorSpec) -> None:
+    allowed = _JSON_TYPES.get(tensor.datatype, _NUMBER)
+    if not all(type(x) in allowed for x in values):
+        wrong = next(x for x in values if type(x) not in allowed)
+        kind = {"BOOL": "true/false", "BYTES": "strings"}.get(tensor.datatype, "numbers")
+        raise InvalidRequestError(
+            f"input {tensor.name!r} data holds {shown(wrong)}; {tensor.datatype} takes {kind}"
+        )
+    dtype = DTYPES.get(tensor.datatype)
+    if values and dtype is not None and dtype.kind in "iu":
+        if not all(type(x) is int for x in values):
+            raise InvalidRequestError(f"input {tensor.name!r} data must be integers")
+        info = np.iinfo(dtype)
+        if min(values) < info.min or max(values) > info.max:
+            raise InvalidRequestError(
+                f"input {tensor.name!r} data leaves the range of {tensor.datatype} "
+                f"[{info.min}, {info.max}]"
+            )
 
 
 def _check_strings(name: str, chunk: bytes, count: int) -> None:

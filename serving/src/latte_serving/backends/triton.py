@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["TritonBackend"]
 
 _HEADER_LENGTH = "Inference-Header-Content-Length"
+_JSON_COMPLAINT = re.compile(r"Unable to (parse|set) '[^']*': attempt to access JSON ")
 
 
 class TritonBackend:
@@ -105,11 +107,15 @@ def _result(response: HttpResponse, model: str, version: int) -> EncodedResponse
             raise BackendError(f"triton sent a bad {_HEADER_LENGTH} {length[:40]!r}", "protocol")
         return EncodedResponse(response.body, number)
     message = _error_text(response.body)
-    if 400 <= response.status < 500:
+    # Triton's HTTP frontend reports JSON it cannot read as 500 ("Unable to parse 'x':
+    # attempt to access JSON non-number as double"); the gateway checks the types it knows
+    # of first, and any such answer left is still the client's data, not a server failure.
+    if 400 <= response.status < 500 or _JSON_COMPLAINT.match(message):
         # Triton refused the data (the gateway checks shapes and sizes, not every value):
         # the client's mistake, passed through as the 4xx it is.
         raise BackendRejectedError(
-            f"triton rejected the request for {model} v{version}: {message}", response.status
+            f"triton rejected the request for {model} v{version}: {message}",
+            response.status if response.status < 500 else 400,
         )
     raise BackendError(
         f"triton failed on {model} v{version} with {response.status}: {message}",
