@@ -1,9 +1,13 @@
 """Benchmark the gateway on this machine; prints a table and writes a JSON report.
 
-1. gateway -> Triton vs direct Triton, concurrency 1 and 16: p50/p99 latency, throughput.
-2. local backend: dynamic batching vs batch-of-one at concurrency 32, on an MLP whose
-   weights (64 MB) every batch-of-one call re-reads, as with real models.
-3. gateway RSS with both benchmark models loaded.
+1. gateway -> Triton vs direct Triton, concurrency 1 and 16: p50/p99 latency, throughput,
+   and CPU per proxied request of the gateway and of Triton (from /proc, same rounds).
+2. the cost of the request validation (parse + shape/size/type checks) on the benchmark's
+   binary body, timed in process, as a share of the gateway's CPU per request.
+3. local backend (ONNX Runtime in process): dynamic batching vs batch-of-one at
+   concurrency 1 (a lone request must not wait out the queue delay) and 32, on the tiny
+   model and on an MLP whose weights (64 MB) every batch-of-one call re-reads.
+4. gateway RSS with both benchmark models loaded.
 
 The load generator is plain threads, each with one keep-alive connection sending a
 pre-encoded binary v2 body; its own CPU use is reported so its limits are visible.
@@ -39,6 +43,7 @@ max_batch_size: 8
 input [ { name: "INPUT__0" data_type: TYPE_FP32 dims: [ 4 ] } ]
 output [ { name: "OUTPUT__0" data_type: TYPE_FP32 dims: [ 3 ] } ]
 """
+TINY_BATCHED = TINY + "dynamic_batching { max_queue_delay_microseconds: 2000 }\n"
 MLP = """name: "mlp"
 platform: "onnxruntime_onnx"
 max_batch_size: 32
@@ -58,7 +63,7 @@ def _dense(name: str, rows: int, cols: int, rng: np.random.Generator) -> onnx.Te
     return helper.make_tensor(name, TensorProto.FLOAT, [rows, cols], values.ravel())
 
 
-def write_models(root: Path) -> None:
+def write_models(root: Path, *, batched_tiny: bool = False) -> None:
     rng = np.random.default_rng(0)
     tiny = helper.make_graph(
         [helper.make_node("MatMul", ["INPUT__0", "W"], ["OUTPUT__0"])], "tiny",
@@ -80,7 +85,10 @@ def write_models(root: Path) -> None:
         [_dense("W1", 64, HIDDEN, rng), _dense("W2", HIDDEN, HIDDEN, rng),
          _dense("W3", HIDDEN, 10, rng)],
     )  # fmt: skip
-    for name, graph, config in (("tiny", tiny, TINY), ("mlp", mlp, MLP)):
+    models = (("tiny", tiny, TINY), ("mlp", mlp, MLP))
+    if batched_tiny:
+        models = (("tiny", tiny, TINY_BATCHED), ("mlp", mlp, MLP))
+    for name, graph, config in models:
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
         model.ir_version = 8
         (root / name / "1").mkdir(parents=True)
@@ -223,6 +231,24 @@ class Gateway:
         self.process.wait(timeout=30)
 
 
+def validation_cost(body: bytes, headers: dict[str, str], repeat: int = 20000) -> float:
+    """Microseconds to parse and validate one request body, as the gateway does."""
+    from latte_serving.codec import parse_request, validate_request
+    from latte_serving.repository import load_repository
+
+    with tempfile.TemporaryDirectory() as work:
+        write_models(Path(work))
+        spec = load_repository(Path(work))["tiny"]
+    length = headers["Inference-Header-Content-Length"]
+    best = float("inf")
+    for _ in range(5):  # the best of five: the machine is shared, noise only adds time
+        started = time.perf_counter()
+        for _ in range(repeat):
+            validate_request(spec, parse_request(body, length))
+        best = min(best, (time.perf_counter() - started) / repeat)
+    return best * 1e6
+
+
 def run(seconds: float) -> dict[str, object]:
     results: dict[str, object] = {"cpus": os.cpu_count(), "seconds_per_point": seconds}
     tiny = binary_body("INPUT__0", np.ones((1, 4), np.float32))
@@ -245,11 +271,18 @@ def run(seconds: float) -> dict[str, object]:
                 for name, summary in measured.items():
                     results[f"{name}_c{workers}"] = summary
             results["gateway_triton_rss_mb"] = gw.rss_mb()
+        results["validation_us_per_request"] = validation_cost(*tiny)
+        local = Path(work) / "local"
+        write_models(local, batched_tiny=True)
         modes = (("local_batching", ()), ("local_batch_of_one", ("--no-dynamic-batching",)))
         for label, extra in modes:
-            with Gateway(repository, "--backend", "local", *extra) as gw:
-                load(gw.url, "/v2/models/mlp/infer", *mlp, 32, 1.0)
-                results[f"{label}_c32"] = load(gw.url, "/v2/models/mlp/infer", *mlp, 32, seconds)
+            with Gateway(local, "--backend", "local", *extra) as gw:
+                for model, body in (("tiny", tiny), ("mlp", mlp)):
+                    path = f"/v2/models/{model}/infer"
+                    load(gw.url, path, *body, 32, 1.0)
+                    for workers in (1, 32):
+                        point = load(gw.url, path, *body, workers, seconds)
+                        results[f"{label}_{model}_c{workers}"] = point
                 results[f"{label}_rss_mb"] = gw.rss_mb()
     return results
 
@@ -266,9 +299,20 @@ def ratios(r: dict[str, object]) -> dict[str, float]:
         )
         out[f"c{c}_p50_added_ms"] = get(gateway, "p50_ms") - get(direct, "p50_ms")
         out[f"c{c}_p99_ratio"] = get(gateway, "p99_ms") / get(direct, "p99_ms")
-    out["c32_batching_speedup"] = get("local_batching_c32", "throughput_rps") / get(
-        "local_batch_of_one_c32", "throughput_rps"
+        out[f"c{c}_gateway_cpu_over_triton_cpu"] = get(gateway, "gateway_cpu_us_per_request") / get(
+            gateway, "triton_cpu_us_per_request"
+        )
+    out["validation_share_of_gateway_cpu"] = float(r["validation_us_per_request"]) / get(  # type: ignore[arg-type]
+        "gateway_triton_c1", "gateway_cpu_us_per_request"
     )
+    for model in ("tiny", "mlp"):
+        batched, single = f"local_batching_{model}", f"local_batch_of_one_{model}"
+        out[f"{model}_c32_batching_speedup"] = get(f"{batched}_c32", "throughput_rps") / get(
+            f"{single}_c32", "throughput_rps"
+        )
+        out[f"{model}_c1_batching_added_p50_ms"] = get(f"{batched}_c1", "p50_ms") - get(
+            f"{single}_c1", "p50_ms"
+        )
     return out
 
 

@@ -20,6 +20,7 @@ from latte_serving.settings import GatewaySettings
 
 __all__ = ["bounded_protocol", "server_config"]
 
+_JOIN_LIMIT = 256 * 1024
 _REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
 
 
@@ -30,6 +31,7 @@ def server_config(app: Any, settings: GatewaySettings) -> uvicorn.Config:
         host=settings.host,
         port=settings.port,
         http=bounded_protocol(settings.max_header_bytes, settings.header_timeout_s),
+        proxy_headers=False,  # nothing reads the client address; saves a middleware layer
         log_config=None,
         access_log=False,  # one JSON line per request would cost more than the gateway adds
         timeout_graceful_shutdown=int(settings.drain_timeout_s),
@@ -59,6 +61,9 @@ class _BoundedHead(HttpToolsProtocol):
         self._parsed_head = 0
         self._head_too_large = False
         self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(_CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
 
     def data_received(self, data: bytes) -> None:
         started_in_head = self._in_head
@@ -137,3 +142,42 @@ class _BoundedHead(HttpToolsProtocol):
             + body
         )
         self.transport.close()
+
+
+class _CoalescingTransport:
+    """A transport whose writes in one event-loop step leave in one ``send``.
+
+    uvicorn writes a response's status line and headers, then its body: two system calls
+    and two loopback segments per answer. Buffering the writes until the step ends joins
+    them, which profiling showed to be the largest single cost of a proxied request.
+    """
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(bytes(data))
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if not pending or self._transport.is_closing():
+            return
+        if len(pending) == 1 or sum(map(len, pending)) > _JOIN_LIMIT:
+            for data in pending:  # a large body is not copied just to save one call
+                self._transport.write(data)
+        else:
+            self._transport.write(b"".join(pending))
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + sum(map(len, self._pending))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)

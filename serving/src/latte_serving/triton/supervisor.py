@@ -2,10 +2,10 @@
 
 A watcher thread polls the child. When it dies the gateway's liveness goes false, the dead
 server's process group (its python stubs) is killed, and it is restarted on the same ports
-after a backoff that doubles (1 s, 2 s, 4 s ...). After ``max_restarts`` restarts in a row
-that did not come up, ``on_give_up`` runs: the gateway exits non-zero so the orchestrator
-restarts the whole pod. The thread that restarts Triton lives as long as the supervisor,
-so the child's parent-death signal is tied to it, never to a short-lived thread.
+after a backoff that doubles while restarts keep failing (1 s, 2 s, 4 s ...). When it dies
+again after ``max_restarts`` restarts, ``on_give_up`` runs: the gateway exits non-zero so
+the orchestrator restarts the whole pod. The thread that restarts Triton lives as long as
+the supervisor, so the child's parent-death signal is tied to it, not to a passing thread.
 """
 
 from __future__ import annotations
@@ -69,9 +69,9 @@ class TritonSupervisor:
                                             "restarts": self.restarts}
             )  # fmt: skip
             self.process.stop()  # its stubs too
-            if failures >= self.max_restarts:
+            if self.restarts >= self.max_restarts:
                 self.gave_up = True
-                logger.error("tritonserver stays down after %d restarts; exiting", failures)
+                logger.error("tritonserver died after %d restarts; exiting", self.restarts)
                 self.on_give_up()
                 return
             if self._stopping.wait(self.backoff_s * 2**failures):
