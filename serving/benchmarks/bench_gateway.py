@@ -18,6 +18,7 @@ pre-encoded binary v2 body; its own CPU use is reported so its limits are visibl
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -203,13 +204,16 @@ def compare(
 class Gateway:
     """``python -m latte_serving serve`` in a child process, as deployed."""
 
-    def __init__(self, repository: Path, *extra: str) -> None:
+    def __init__(self, repository: Path, *extra: str, source: Path | None = None) -> None:
         self.port = free_port()
         self.url = f"127.0.0.1:{self.port}"
         command = [sys.executable, "-m", "latte_serving", "serve", "--model-repository",
                    str(repository), "--port", str(self.port), "--log-level", "warning",
                    *extra]  # fmt: skip
-        self.process = subprocess.Popen(command)
+        env = dict(os.environ)
+        if source is not None:  # another checkout's latte_serving (e.g. main), for comparison
+            env["PYTHONPATH"] = os.pathsep.join([str(source), env.get("PYTHONPATH", "")])
+        self.process = subprocess.Popen(command, env=env)
 
     def __enter__(self) -> Gateway:
         for _ in range(300):
@@ -231,11 +235,24 @@ class Gateway:
         self.process.wait(timeout=30)
 
 
-def validation_cost(body: bytes, headers: dict[str, str], repeat: int = 20000) -> float:
-    """Microseconds to parse and validate one request body, as the gateway does."""
+def validation_cost(source: Path | None = None) -> float:
+    """Microseconds to parse and validate the benchmark body, in a fresh interpreter.
+
+    ``source``: another checkout's latte_serving (e.g. main's), to compare its codec.
+    """
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(source), env.get("PYTHONPATH", "")])
+    command = [sys.executable, __file__, "--validation-only"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def _validation_us(repeat: int = 20000) -> float:
     from latte_serving.codec import parse_request, validate_request
     from latte_serving.repository import load_repository
 
+    body, headers = binary_body("INPUT__0", np.ones((1, 4), np.float32))
     with tempfile.TemporaryDirectory() as work:
         write_models(Path(work))
         spec = load_repository(Path(work))["tiny"]
@@ -249,7 +266,7 @@ def validation_cost(body: bytes, headers: dict[str, str], repeat: int = 20000) -
     return best * 1e6
 
 
-def run(seconds: float) -> dict[str, object]:
+def run(seconds: float, baseline: Path | None = None) -> dict[str, object]:
     results: dict[str, object] = {"cpus": os.cpu_count(), "seconds_per_point": seconds}
     tiny = binary_body("INPUT__0", np.ones((1, 4), np.float32))
     mlp = binary_body("x", np.ones((1, 64), np.float32))
@@ -257,21 +274,27 @@ def run(seconds: float) -> dict[str, object]:
         repository, shimmed = Path(work) / "repo", Path(work) / "shim"
         write_models(repository)
         shim_repository(repository, shimmed)
-        with (
-            TritonProcess(shimmed) as triton,
-            Gateway(repository, "--triton-url", triton.http_url) as gw,
-        ):
+        with contextlib.ExitStack() as stack:
+            triton = stack.enter_context(TritonProcess(shimmed))
+            gw = stack.enter_context(Gateway(repository, "--triton-url", triton.http_url))
             targets = {"direct_triton": triton.http_url, "gateway_triton": gw.url}
+            watch = {"triton": triton.pid or 0, "gateway": gw.process.pid}
+            if baseline is not None:
+                old = Gateway(repository, "--triton-url", triton.http_url, source=baseline)
+                targets["baseline_gateway_triton"] = stack.enter_context(old).url
+                watch["baseline_gateway"] = old.process.pid
             for workers in (1, 16):
-                load(gw.url, "/v2/models/tiny/infer", *tiny, workers, 1.0)  # warm up
-                watch = {"triton": triton.pid or 0, "gateway": gw.process.pid}
+                for url in targets.values():
+                    load(url, "/v2/models/tiny/infer", *tiny, workers, 1.0)  # warm up
                 measured = compare(
                     targets, "/v2/models/tiny/infer", *tiny, workers, seconds * 2, watch
                 )
                 for name, summary in measured.items():
                     results[f"{name}_c{workers}"] = summary
             results["gateway_triton_rss_mb"] = gw.rss_mb()
-        results["validation_us_per_request"] = validation_cost(*tiny)
+        results["validation_us_per_request"] = validation_cost()
+        if baseline is not None:
+            results["baseline_validation_us_per_request"] = validation_cost(baseline)
         local = Path(work) / "local"
         write_models(local, batched_tiny=True)
         modes = (("local_batching", ()), ("local_batch_of_one", ("--no-dynamic-batching",)))
@@ -294,6 +317,12 @@ def ratios(r: dict[str, object]) -> dict[str, float]:
     out = {}
     for c in (1, 16):
         gateway, direct = f"gateway_triton_c{c}", f"direct_triton_c{c}"
+        old = f"baseline_gateway_triton_c{c}"
+        if old in r:
+            out[f"c{c}_p50_added_ms_baseline"] = get(old, "p50_ms") - get(direct, "p50_ms")
+            out[f"c{c}_baseline_gateway_cpu_over_triton_cpu"] = get(
+                old, "baseline_gateway_cpu_us_per_request"
+            ) / get(old, "triton_cpu_us_per_request")
         out[f"c{c}_throughput_gateway_over_direct"] = get(gateway, "throughput_rps") / get(
             direct, "throughput_rps"
         )
@@ -302,9 +331,12 @@ def ratios(r: dict[str, object]) -> dict[str, float]:
         out[f"c{c}_gateway_cpu_over_triton_cpu"] = get(gateway, "gateway_cpu_us_per_request") / get(
             gateway, "triton_cpu_us_per_request"
         )
-    out["validation_share_of_gateway_cpu"] = float(r["validation_us_per_request"]) / get(  # type: ignore[arg-type]
-        "gateway_triton_c1", "gateway_cpu_us_per_request"
-    )
+    gateway_cpu = get("gateway_triton_c1", "gateway_cpu_us_per_request")
+    validation = float(r["validation_us_per_request"])  # type: ignore[arg-type]
+    out["validation_share_of_gateway_cpu"] = validation / gateway_cpu
+    if "baseline_validation_us_per_request" in r:
+        old = float(r["baseline_validation_us_per_request"])  # type: ignore[arg-type]
+        out["new_validation_share_of_gateway_cpu"] = (validation - old) / gateway_cpu
     for model in ("tiny", "mlp"):
         batched, single = f"local_batching_{model}", f"local_batch_of_one_{model}"
         out[f"{model}_c32_batching_speedup"] = get(f"{batched}_c32", "throughput_rps") / get(
@@ -320,8 +352,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--out", type=Path, default=Path("build/reports/serving-bench.json"))
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        default=None,
+        help="a src/ folder holding another latte_serving (e.g. main's), run in the same rounds",
+    )
+    parser.add_argument("--validation-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    results = run(args.seconds)
+    if args.validation_only:
+        print(_validation_us())
+        return
+    results = run(args.seconds, args.baseline_src)
     results["ratios"] = ratios(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")

@@ -52,10 +52,14 @@ def _json_constant(name: str) -> Any:
     raise _JsonNumberError(f"{name} is not a JSON number")
 
 
+# one decoder, built once: json.loads(..., parse_int=...) would build one per call
+_DECODER = json.JSONDecoder(parse_int=_json_int, parse_constant=_json_constant)
+
+
 def load_json(raw: bytes | str, what: str = "request body") -> Any:
-    """Parse JSON with bounded integers and no NaN/Infinity; any flaw is a 400."""
+    """Parse JSON (UTF-8) with bounded integers and no NaN/Infinity; any flaw is a 400."""
     try:
-        return json.loads(raw, parse_int=_json_int, parse_constant=_json_constant)
+        return _DECODER.decode(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
     except _JsonNumberError as exc:
         raise InvalidRequestError(f"{what} holds an invalid number: {exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, ValueError) as exc:

@@ -119,20 +119,20 @@ _PARAMETER_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def _check_parameters(item: Mapping[str, Any], what: str) -> None:
+def _check_parameters(item: Mapping[str, Any], kind: str, name: object = None) -> None:
     parameters = item.get("parameters", {})
+    what = kind if name is None else f"{kind} {shown(name)}"  # only read on the error path
     if not isinstance(parameters, dict):
         raise InvalidRequestError(f"'parameters' of {what} must be a JSON object")
-    for name, value in parameters.items():
-        types = _PARAMETER_TYPES.get(name)
+    for key, value in parameters.items():
+        types = _PARAMETER_TYPES.get(key)
         if types is None:
             continue
         # bool is an int in Python, not in JSON; integers here are unsigned
-        wrong = type(value) not in types or (type(value) is int and value < 0)
-        if wrong:
+        if type(value) not in types or (type(value) is int and value < 0):
             expected = " or ".join("true/false" if t is bool else t.__name__ for t in types)
             raise InvalidRequestError(
-                f"parameter {name!r} of {what} must be {expected}, got {shown(value)}"
+                f"parameter {key!r} of {what} must be {expected}, got {shown(value)}"
             )
 
 
@@ -153,7 +153,7 @@ def validate_request(
     inputs = request.header.get("inputs")
     if not isinstance(inputs, list) or not inputs:
         raise InvalidRequestError("'inputs' must be a non-empty list of tensors")
-    declared = {tensor.name: tensor for tensor in spec.inputs}
+    declared = spec.input_index
     seen: set[str] = set()
     budget = spec.max_elements or max_elements
     binary = request.binary
@@ -186,7 +186,8 @@ def validate_request(
 def _check_input(spec: ModelSpec, declared: Mapping[str, TensorSpec], item: Any) -> TensorSpec:
     if not isinstance(item, dict) or not isinstance(item.get("name"), str):
         raise InvalidRequestError("every input must be an object with a string 'name'")
-    _check_parameters(item, f"input {shown(item['name'])}")
+    if "parameters" in item:
+        _check_parameters(item, "input", item["name"])
     tensor = declared.get(item["name"])
     if tensor is None:
         raise InvalidRequestError(
@@ -203,12 +204,12 @@ def _check_input(spec: ModelSpec, declared: Mapping[str, TensorSpec], item: Any)
 
 def _check_shape(spec: ModelSpec, tensor: TensorSpec, shape: Any) -> None:
     expected = tensor.shape(spec.batched)
-    ok = (
-        isinstance(shape, list)
-        and len(shape) == len(expected)
-        and all(type(d) is int and d >= 0 for d in shape)
-        and all(e == -1 or e == d for e, d in zip(expected, shape, strict=True))
-    )
+    ok = type(shape) is list and len(shape) == len(expected)
+    if ok:  # a plain loop: this runs on every request
+        for want, got in zip(expected, shape, strict=True):
+            if type(got) is not int or got < 0 or (want != -1 and want != got):
+                ok = False
+                break
     if not ok:
         raise InvalidRequestError(
             f"input {tensor.name!r} has shape {shown(shape)}; the model expects {expected} "
@@ -315,7 +316,7 @@ def _check_strings(name: str, chunk: bytes, count: int) -> None:
 def _check_outputs(spec: ModelSpec, outputs: Any) -> None:
     if not isinstance(outputs, list):
         raise InvalidRequestError("'outputs' must be a list of {\"name\": ...} objects")
-    names = {tensor.name for tensor in spec.outputs}
+    names = spec.output_names
     for item in outputs:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise InvalidRequestError("every output must be an object with a string 'name'")
@@ -324,4 +325,5 @@ def _check_outputs(spec: ModelSpec, outputs: Any) -> None:
             raise InvalidRequestError(
                 f"model {spec.name!r} has no output {item['name']!r}; outputs: {known}"
             )
-        _check_parameters(item, f"output {item['name']!r}")
+        if "parameters" in item:
+            _check_parameters(item, "output", item["name"])

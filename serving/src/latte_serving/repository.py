@@ -8,6 +8,7 @@ Triton would load under the config's ``version_policy`` (Triton's default: the l
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,15 @@ class ModelSpec:
     @property
     def batched(self) -> bool:
         return self.max_batch_size > 0
+
+    @functools.cached_property
+    def input_index(self) -> dict[str, TensorSpec]:
+        """Inputs by name (built once: every request looks them up)."""
+        return {tensor.name: tensor for tensor in self.inputs}
+
+    @functools.cached_property
+    def output_names(self) -> frozenset[str]:
+        return frozenset(tensor.name for tensor in self.outputs)
 
     def model_file(self, version: int) -> Path:
         return self.path / str(version) / "model.onnx"
