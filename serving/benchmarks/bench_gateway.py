@@ -297,15 +297,27 @@ def run(seconds: float, baseline: Path | None = None) -> dict[str, object]:
             results["baseline_validation_us_per_request"] = validation_cost(baseline)
         local = Path(work) / "local"
         write_models(local, batched_tiny=True)
-        modes = (("local_batching", ()), ("local_batch_of_one", ("--no-dynamic-batching",)))
-        for label, extra in modes:
-            with Gateway(local, "--backend", "local", *extra) as gw:
-                for model, body in (("tiny", tiny), ("mlp", mlp)):
-                    path = f"/v2/models/{model}/infer"
-                    load(gw.url, path, *body, 32, 1.0)
-                    for workers in (1, 32):
-                        point = load(gw.url, path, *body, workers, seconds)
-                        results[f"{label}_{model}_c{workers}"] = point
+        # both local gateways run at once and alternate rounds, like direct vs gateway above
+        with contextlib.ExitStack() as stack:
+            gateways = {
+                "local_batching": stack.enter_context(Gateway(local, "--backend", "local")),
+                "local_batch_of_one": stack.enter_context(
+                    Gateway(local, "--backend", "local", "--no-dynamic-batching")
+                ),
+            }
+            if baseline is not None:
+                old = Gateway(local, "--backend", "local", source=baseline)
+                gateways["baseline_local_batching"] = stack.enter_context(old)
+            targets = {label: gw.url for label, gw in gateways.items()}
+            for model, body in (("tiny", tiny), ("mlp", mlp)):
+                path = f"/v2/models/{model}/infer"
+                for url in targets.values():
+                    load(url, path, *body, 32, 1.0)  # warm up
+                for workers in (1, 32):
+                    measured = compare(targets, path, *body, workers, seconds * 2, {})
+                    for label, summary in measured.items():
+                        results[f"{label}_{model}_c{workers}"] = summary
+            for label, gw in gateways.items():
                 results[f"{label}_rss_mb"] = gw.rss_mb()
     return results
 
