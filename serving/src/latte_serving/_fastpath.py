@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import re
+from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -80,13 +81,30 @@ class InferFastPath:
 
 async def _read_body(receive: Receive, limit: int, timeout_s: float) -> bytes:
     """The whole body within ``timeout_s`` (408) and ``limit`` bytes (413)."""
+    first = await receive()  # a small body has usually arrived with the head: no timer
+    if first["type"] == "http.request" and not first.get("more_body", False):
+        body: bytes = first.get("body", b"")
+        if len(body) > limit:
+            raise InvalidRequestError(
+                f"request body exceeds the limit of {limit} bytes; send smaller batches", 413
+            )
+        return body
     try:
         async with asyncio.timeout(timeout_s):
-            return await _read_chunks(receive, limit)
+            return await _read_chunks(_replay(first, receive), limit)
     except TimeoutError:
         raise InvalidRequestError(
             f"request body not received within {timeout_s:g}s; send it at once", 408
         ) from None
+
+
+def _replay(first: Any, receive: Receive) -> Receive:
+    pending = [first]
+
+    async def again() -> Any:
+        return pending.pop() if pending else await receive()
+
+    return again
 
 
 async def _read_chunks(receive: Receive, limit: int) -> bytes:

@@ -55,7 +55,7 @@ class _BoundedHead(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._in_head = True
+        self._in_head = False  # from a message's first byte until its headers are complete
         self._head_bytes = 0
         self._head_ended = False
         self._parsed_head = 0
@@ -67,13 +67,15 @@ class _BoundedHead(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         started_in_head = self._in_head
-        if started_in_head and self._head_timer is None:
-            self._head_timer = self.loop.call_later(self.head_timeout, self._head_too_slow)
         self._head_ended = False
         super().data_received(data)
-        if not (started_in_head and self._in_head) or self._head_ended:
+        if not self._in_head or self.transport.is_closing():
             return
-        if self.transport.is_closing():
+        # a head is incomplete after this read: from now on it has head_timeout to finish
+        # (a head that arrives in one read, the usual case, never arms a timer)
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(self.head_timeout, self._head_too_slow)
+        if not started_in_head or self._head_ended:
             return
         # the whole read was head bytes, which httptools holds until the head ends: count
         # them (at most one read past the limit is ever held)
@@ -103,6 +105,7 @@ class _BoundedHead(HttpToolsProtocol):
             super().send_400_response(msg)
 
     def on_message_begin(self) -> None:
+        self._in_head = True
         self._parsed_head = 0
         super().on_message_begin()
 
@@ -112,10 +115,6 @@ class _BoundedHead(HttpToolsProtocol):
         self._head_bytes = 0
         self._cancel_timer()
         super().on_headers_complete()
-
-    def on_message_complete(self) -> None:
-        super().on_message_complete()
-        self._in_head = True  # whatever comes next on this connection is a new head
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timer()

@@ -1,8 +1,9 @@
 """Dynamic batching for the local backend: Triton's max batch size and max queue delay.
 
 Requests queue per model version; one worker takes the first and every queued request whose
-non-batch shapes match. When nothing else was queued it dispatches at once (a lone request
-never waits out the queue delay); otherwise, under load, it waits up to the delay for more.
+non-batch shapes match. When the batcher is idle (nothing else queued, no batch running) it
+dispatches at once, so a lone request never waits out the queue delay; under load it waits
+up to the delay for more.
 Rows are copied into a preallocated batch buffer (one per instance, reused), run in a
 thread (ONNX Runtime releases the GIL), and the result rows split back to each caller. A
 batch of one request runs on the request's own arrays, with no copy at all.
@@ -109,8 +110,9 @@ class DynamicBatcher:
         first = self._held or await self._queue.get()
         self._held = None
         batch, rows = [first], first.rows
-        # nothing else waiting: dispatch now instead of waiting out the queue delay alone
-        alone = self._queue.empty()
+        # idle (nothing queued, no batch running): dispatch now instead of waiting out the
+        # queue delay alone; under load, wait for more so batches fill
+        alone = self._queue.empty() and not self._running
         deadline = asyncio.get_running_loop().time() + (0 if alone else self.max_queue_delay_s)
         while rows < self.max_batch_size:
             item = await self._next(deadline)
