@@ -18,6 +18,7 @@ from latte.promote.git import Git
 from latte.promote.history import append_entry
 from latte.promote.policy import Blocklist
 from latte.promote.release import ReleaseInfo, history_path, release_path
+from latte_contracts.timestamps import utc_timestamp
 
 __all__ = ["Outcome", "Workspace", "open_move", "read_release"]
 
@@ -159,7 +160,7 @@ def open_move(
 def _history(ws: Workspace, move: Move) -> bytes:
     entry: dict[str, object] = {
         "id": move.release.id,
-        "created": ws.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": utc_timestamp(ws.now),
         "commit": move.release.commit,
         "action": move.action,
         "models": move.release.model_versions(),

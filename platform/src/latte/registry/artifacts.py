@@ -6,14 +6,13 @@ Stores are dumb key -> bytes maps; content addressing and verification live in
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from latte.s3 import S3Location, is_s3_url
+from latte_contracts.atomic import atomic_path
 
 if TYPE_CHECKING:
     from latte.config import Settings
@@ -65,16 +64,8 @@ class LocalStore:
         self._write(key, lambda tmp: Path(tmp).write_bytes(data))
 
     def _write(self, key: str, fill: Callable[[str], object]) -> None:
-        target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        os.close(fd)
-        try:
-            fill(tmp)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(self._path(key)) as tmp:
+            fill(str(tmp))
 
     def get_file(self, key: str, dest: Path) -> None:
         shutil.copyfile(self._require(key), dest)

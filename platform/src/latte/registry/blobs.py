@@ -7,13 +7,12 @@ every blob it names is present too.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from pathlib import Path
 
 from latte.registry.artifacts import ArtifactStore
-from latte.registry.digest import DIGEST_PREFIX, Manifest, file_sha256
+from latte.registry.digest import DIGEST_PREFIX, Manifest, file_sha256, verify_tree
 from latte.registry.errors import IntegrityError
 
 __all__ = [
@@ -68,15 +67,12 @@ def download_tree(store: ArtifactStore, digest: str, dest: Path) -> Manifest:
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}-"))
     try:
-        tree = hashlib.sha256()
         for entry in manifest.files:
             target = staging / entry.path
             target.parent.mkdir(parents=True, exist_ok=True)
             store.get_file(blob_key(entry.sha256), target)
             _check_blob(store, entry.sha256, target)
-            tree.update(entry.path.encode("utf-8") + b"\0")
-            tree.update(target.read_bytes())
-        _check_tree(store, digest, DIGEST_PREFIX + tree.hexdigest())
+        verify_tree(staging, digest, store.describe())
         staging.rename(dest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -99,12 +95,4 @@ def _check_blob(store: ArtifactStore, expected: str, path: Path) -> None:
         raise IntegrityError(
             f"blob {blob_key(expected)} in {store.describe()} has sha256 {actual}: it is "
             "corrupt; restore the artifact store from a backup"
-        )
-
-
-def _check_tree(store: ArtifactStore, expected: str, actual: str) -> None:
-    if actual != expected:
-        raise IntegrityError(
-            f"tree {expected} in {store.describe()} verifies as {actual}; the store is corrupt: "
-            "restore it from a backup"
         )

@@ -19,6 +19,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from latte.release import yamlfile
 from latte.release.content import next_release_id
 from latte.release.errors import ReleaseError
+from latte_contracts.timestamps import utc_timestamp
 
 __all__ = ["HEADER", "HISTORY_HEADER", "ReleaseOutcome", "write_release"]
 
@@ -55,7 +56,7 @@ def write_release(
     entries = _entries(history, history_path)
     taken = [str(e.get("id", "")) for e in entries] + [current_id]
     release_id = next_release_id(now, taken)
-    created = now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    created = utc_timestamp(now)
     yamlfile.update_in_place(doc, _full(content, release_id, created))
     entries.append(_history_entry(release_id, created, content, models, action))
     yamlfile.write_atomic(history_path, yamlfile.dump(history))

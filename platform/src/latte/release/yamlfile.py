@@ -9,8 +9,6 @@ Writes are atomic: a temp file beside the target, then ``os.replace``.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from latte.release.errors import ReleaseError
+from latte_contracts.atomic import write_atomic  # re-exported: the release files' writer
 
 __all__ = ["dump", "load", "plain", "to_yaml", "update_in_place", "write_atomic"]
 
@@ -122,17 +121,3 @@ def _flat(value: Mapping[str, Any]) -> bool:
 def _key(key: Any) -> Any:
     # Version keys ("3") must stay strings, or YAML readers see integers.
     return DoubleQuotedScalarString(key) if isinstance(key, str) and key.isdigit() else key
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so readers see the old or the new file, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        # mkstemp creates 0600; a tracked file keeps the mode people and Argo CD expect
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from latte.tasks._atomic import write_text_atomic
+from latte_contracts.atomic import atomic_path, write_atomic
 
 __all__ = ["CacheBackend", "CacheStats", "LocalStore", "copy_verified"]
 
@@ -85,7 +85,7 @@ class LocalStore:
         return entry if isinstance(entry, dict) and entry.get("key") == key else None
 
     def put_entry(self, key: str, entry: Entry) -> None:
-        write_text_atomic(self._entry(key), json.dumps(entry, sort_keys=True, indent=1))
+        write_atomic(self._entry(key), json.dumps(entry, sort_keys=True, indent=1))
 
     def has_blob(self, digest: str) -> bool:
         return self._blob(digest).is_file()
@@ -101,10 +101,8 @@ class LocalStore:
         target = self._blob(digest)
         if target.is_file():
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{digest}.{os.getpid()}.tmp")
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
+        with atomic_path(target) as tmp:
+            shutil.copyfile(source, tmp)
 
     def read_blob(self, digest: str) -> bytes | None:
         try:
@@ -116,17 +114,14 @@ class LocalStore:
         digest = hashlib.sha256(data).hexdigest()
         target = self._blob(digest)
         if not target.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{digest}.{os.getpid()}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, target)
+            write_atomic(target, data)
         return digest
 
     def remember(self, label_slug: str, key: str) -> None:
         """Record the label's latest key, so ``latte why`` has something to compare with."""
         if self.last_key(label_slug) == key:
             return  # a read is cheaper than a write, and a no-op run should write nothing
-        write_text_atomic(self.labels / f"{label_slug}.json", json.dumps({"key": key}))
+        write_atomic(self.labels / f"{label_slug}.json", json.dumps({"key": key}))
 
     def last_key(self, label_slug: str) -> str | None:
         try:
