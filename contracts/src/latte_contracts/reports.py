@@ -205,7 +205,7 @@ class _Report:
             raise ReportVersionError(
                 path,
                 f"{cls.KIND} schema version {found!r} is not supported (this code reads "
-                f"version {supported}); rebuild it with this checkout, or update latte",
+                f"version {supported})",
             )
 
 

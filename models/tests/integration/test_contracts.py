@@ -84,7 +84,10 @@ def test_a_report_with_an_unknown_schema_version_is_refused_everywhere(build_dir
     copy.model_tree("digits").mkdir(parents=True)
     copy.metrics("digits").parent.mkdir(parents=True)
     copy.metrics("digits").write_text(json.dumps({**data, "schema": 2}))
-    refused = r"metrics.json\): schema version 2 is not supported \(this code reads version 1\)"
+    refused = (
+        r"metrics.json: build report \(metrics.json\) schema version 2 is not supported "
+        r"\(this code reads version 1\); rebuild"
+    )
     with pytest.raises(InvalidInputError, match=refused):
         build_record(copy.metrics("digits"), copy.root)
     with pytest.raises(ReleaseError, match=refused):
