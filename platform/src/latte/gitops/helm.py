@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
+from latte import proc
 from latte.gitops.errors import HelmError
 
 __all__ = ["HELM_SHA256", "HELM_VERSION", "Helm", "find_helm", "install_helm"]
@@ -42,18 +43,14 @@ class Helm:
     def run(self, args: Sequence[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
         """Run helm and return the finished process; never raises on a non-zero exit."""
         env = {"PATH": os.environ.get("PATH", ""), "HOME": str(cwd or Path.cwd())}
-        try:
-            return subprocess.run(
-                [str(self.binary), *args],
-                capture_output=True,
-                text=True,
-                timeout=self.timeout_s,
-                cwd=cwd,
-                env=env,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise HelmError(f"cannot run {self.binary}: {exc}; reinstall helm and retry") from exc
+        done = proc.run(
+            [str(self.binary), *args], cwd=cwd, env=env, timeout=self.timeout_s, ok=None,
+            error=HelmError, hint="reinstall helm and retry",
+        )  # fmt: skip
+        return subprocess.CompletedProcess(
+            done.args, done.returncode, done.stdout.decode("utf-8", "replace"),
+            done.stderr.decode("utf-8", "replace"),
+        )  # fmt: skip
 
     def version(self) -> str:
         return self.run(["version", "--short"]).stdout.strip()

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from latte.config import Settings
+from latte.git import Git
 from latte.promote.errors import ForgeError, PromoteError
 from latte.promote.forge import Forge, make_forge
-from latte.promote.git import Git
 from latte.promote.moves import Outcome, Workspace
 from latte.promote.policy import Blocklist
 from latte.promote.promote import promote

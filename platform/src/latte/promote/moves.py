@@ -10,11 +10,11 @@ import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
+from latte.git import Git
 from latte.promote.chain import CHAIN_FILE, Chain, parse_chain
 from latte.promote.describe import Move, commit_message, pull_title
 from latte.promote.errors import PromoteError
 from latte.promote.forge import Forge, PullRequest
-from latte.promote.git import Git
 from latte.promote.history import append_entry
 from latte.promote.policy import Blocklist
 from latte.promote.release import ReleaseInfo, history_path, release_path
