@@ -59,20 +59,15 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
 def serve(
     settings: Settings,
     *,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    model_repository: Path | None = None,
-    backend: str = "auto",
-    routing: Path | None = None,
-    extra: Sequence[str] = (),
     runner: Runner | None = None,
     find_spec: Callable[[str], object] = importlib.util.find_spec,
+    **flags: Any,
 ) -> int:
-    """Check the prerequisites, then run the gateway until it stops; return its exit code."""
-    command = gateway_command(
-        settings, host=host, port=port, model_repository=model_repository, backend=backend,
-        routing=routing, extra=extra,
-    )  # fmt: skip
+    """Check the prerequisites, then run the gateway until it stops; return its exit code.
+
+    ``flags`` are :func:`gateway_command`'s keyword arguments.
+    """
+    command = gateway_command(settings, **flags)
     if find_spec("latte_serving") is None:
         raise LatteError(
             "'latte serve' needs the serving package, which is not installed; run "

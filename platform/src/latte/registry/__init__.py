@@ -21,7 +21,7 @@ if TYPE_CHECKING:
         RegistryError,
         StoreError,
     )
-    from latte.registry.export import ExportResult
+    from latte.registry.export import ExportResult, export_repository
     from latte.registry.registry import Registry, open_registry
     from latte.registry.values import AuditEntry, ModelVersion, Selector, parse_selector
 
@@ -44,6 +44,7 @@ _HOMES = {
     "RegistryError": "errors",
     "StoreError": "errors",
     "ExportResult": "export",
+    "export_repository": "export",
     "Registry": "registry",
     "open_registry": "registry",
     "AuditEntry": "values",
@@ -78,6 +79,7 @@ __all__ = [
     "StoreError",
     "backup_registry",
     "check_digest",
+    "export_repository",
     "open_registry",
     "open_store",
     "parse_selector",

@@ -112,6 +112,8 @@ def _run(handler: Any, args: argparse.Namespace, settings: Settings) -> int:
 
     overrides = {"registry_url": args.registry_url, "artifact_store_url": args.artifact_store_url}
     settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v})
+    # export-repo needs the settings too (the S3 endpoint); the registry itself holds none
+    args = argparse.Namespace(**vars(args), settings=settings)
     with open_registry(settings, actor=_actor()) as registry:
         return int(handler(registry, args))
 
@@ -196,7 +198,9 @@ def _block(registry: Registry, args: argparse.Namespace) -> int:
 
 
 def _export(registry: Registry, args: argparse.Namespace) -> int:
-    result = registry.export_repository(args.dest, args.selectors)
+    from latte.registry.export import export_repository
+
+    result = export_repository(registry, args.dest, args.selectors, settings=args.settings)
     for mv in result.versions:
         print(f"exported {mv.name} version {mv.version} ({mv.digest})")
     print(f"model repository: {result.triton_url}")
