@@ -9,7 +9,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from latte.registry.artifacts import STORES, ArtifactStore, LocalStore, open_store
+    from latte.registry.artifacts import STORES, ArtifactStore, folder_store, open_store
     from latte.registry.backup import backup_registry, restore_registry
     from latte.registry.build import register_build
     from latte.registry.digest import check_digest, tree_digest
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "STORES": "artifacts",
     "ArtifactStore": "artifacts",
-    "LocalStore": "artifacts",
+    "folder_store": "artifacts",
     "open_store": "artifacts",
     "backup_registry": "backup",
     "restore_registry": "backup",
@@ -70,7 +70,6 @@ __all__ = [
     "ExportResult",
     "IntegrityError",
     "InvalidInputError",
-    "LocalStore",
     "ModelVersion",
     "NotFoundError",
     "Registry",
@@ -80,6 +79,7 @@ __all__ = [
     "backup_registry",
     "check_digest",
     "export_repository",
+    "folder_store",
     "open_registry",
     "open_store",
     "parse_selector",

@@ -144,11 +144,11 @@ def _replace_folder(staged: Path, target: Path) -> None:
 
 
 def _upload(settings: Settings | None, staged: Path, location: S3Location, names: list[str]) -> str:
-    from latte.registry.s3store import S3Store  # deferred: minio only for S3 exports
+    from latte.registry.artifacts import s3_store
 
     if settings is None:
         raise InvalidInputError("exporting to S3 needs settings: pass them to export_repository")
-    store = S3Store.open(location, settings)
+    store = s3_store(location, settings)
     written = {p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file()}
     for rel in sorted(written):
         store.put_file(rel, staged / rel)

@@ -18,7 +18,7 @@ from latte.tasks.progress import Reporter, make_reporter
 from latte.tasks.remote import open_remote
 from latte.tasks.runner import STATUSES, TargetResult, TargetRunner
 from latte.tasks.scheduler import run_dag
-from latte.tasks.store import LocalStore
+from latte.tasks.store import LocalCache
 
 if TYPE_CHECKING:
     from latte.config import Settings
@@ -122,7 +122,7 @@ def run_targets(
     runner = TargetRunner(
         graph=graph,
         manifests=manifests,
-        local=LocalStore(settings.path(settings.cache_dir)),
+        local=LocalCache(settings.path(settings.cache_dir)),
         remote=open_remote(settings, reporter.warn),
         memo=memo,
         reporter=reporter,
@@ -162,7 +162,7 @@ def explain(
     )
     memo.save()
     key = key_of(manifests[label])
-    store = LocalStore(settings.path(settings.cache_dir))
+    store = LocalCache(settings.path(settings.cache_dir))
     if store.get_entry(key) is not None:
         return [f"{label} is cached (key {key[:12]}): the next run is a hit"]
     last = store.last_key(label.slug)
@@ -174,7 +174,7 @@ def explain(
 
 
 def _diff_tree(
-    store: LocalStore,
+    store: LocalCache,
     old: Manifest,
     manifests: Mapping[Label, Manifest],
     label: Label,

@@ -17,7 +17,7 @@ from typing import Any
 
 from latte.tasks.digests import DigestMemo
 from latte.tasks.errors import TaskError
-from latte.tasks.store import LocalStore
+from latte.tasks.store import LocalCache
 
 __all__ = [
     "entry_is_valid",
@@ -104,7 +104,7 @@ def _walk(folder: Path) -> tuple[list[str], list[str], list[str]]:
 
 
 def snapshot_outputs(
-    root: Path, outs: Iterable[str], store: LocalStore, memo: DigestMemo
+    root: Path, outs: Iterable[str], store: LocalCache, memo: DigestMemo
 ) -> list[Record]:
     """Put every output file into ``store`` and describe the outputs; a missing out is an error."""
     records: list[Record] = []
@@ -121,7 +121,7 @@ def snapshot_outputs(
     return records
 
 
-def _snapshot_dir(root: Path, out: str, store: LocalStore, memo: DigestMemo) -> Record:
+def _snapshot_dir(root: Path, out: str, store: LocalCache, memo: DigestMemo) -> Record:
     folder = root / out
     files, dirs, links = _walk(folder)
     digests = memo.digests(f"{out}/{rel}" for rel in files)

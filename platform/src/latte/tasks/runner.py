@@ -28,8 +28,8 @@ from latte.tasks.outputs import (
     snapshot_outputs,
 )
 from latte.tasks.progress import Reporter
-from latte.tasks.remote import S3Store
-from latte.tasks.store import LocalStore, referenced_blobs
+from latte.tasks.remote import RemoteCache
+from latte.tasks.store import LocalCache, referenced_blobs
 
 __all__ = ["STATUSES", "TargetResult", "TargetRunner"]
 
@@ -55,8 +55,8 @@ class TargetRunner:
 
     graph: Graph
     manifests: Mapping[Label, Manifest]
-    local: LocalStore
-    remote: S3Store | None
+    local: LocalCache
+    remote: RemoteCache | None
     memo: DigestMemo
     reporter: Reporter
     build_dir: Path
@@ -181,5 +181,5 @@ class TargetRunner:
         """Blobs first, the entry last: a reader never sees an entry without its blobs."""
         assert self.remote is not None
         for digest in sorted(set(referenced_blobs(entry))):
-            self.remote.put_blob(digest, self.local.cas / digest[:2] / digest)
+            self.remote.put_blob(digest, self.local.blob_path(digest))
         self.remote.put_entry(key, entry)
