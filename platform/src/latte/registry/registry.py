@@ -234,6 +234,13 @@ class Registry:
             return moves
         return [e for e in moves if str(e.detail.get("alias", "")).startswith(f"{environment}:")]
 
+    def require_model(self, name: str) -> None:
+        """Raise :class:`NotFoundError` naming ``name`` unless it is a registered model."""
+        with self._read() as connection:
+            known = q.model_id(connection, check_name(name)) is not None
+        if not known:
+            raise NotFoundError(self._missing(name, "versions"))
+
     def _missing(self, name: str, what: str) -> str:
         with self._read() as connection:
             known = q.model_id(connection, name) is not None
