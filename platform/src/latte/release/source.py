@@ -11,10 +11,9 @@ from pathlib import Path
 
 from latte.git import Git
 from latte.release.errors import ReleaseError
+from latte.releasefile import ENVS_PATH
 
 __all__ = ["ENVS_PATH", "SourceCommit", "read_source"]
-
-ENVS_PATH = "gitops/envs"
 
 
 @dataclasses.dataclass(frozen=True)

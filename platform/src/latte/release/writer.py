@@ -14,18 +14,26 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ruamel.yaml.comments import CommentedMap
 
+from latte.errors import LatteError
 from latte.history import append_entry, read_entries
 from latte.release import yamlfile
 from latte.release.content import next_release_id
 from latte.release.errors import ReleaseError
+from latte.releasefile import ReleaseFile
 
-__all__ = ["HEADER", "ReleaseOutcome", "write_release"]
+__all__ = ["HEADER", "CurrentRelease", "ReleaseOutcome", "write_release"]
 
 HEADER = "Written by `latte release` / `latte promote` / `latte rollback`. Do not edit by hand."
+
+
+class CurrentRelease(ReleaseFile):
+    """An env's release file as ``latte release`` reads it (errors are ReleaseErrors)."""
+
+    error: ClassVar[type[LatteError]] = ReleaseError
 
 
 @dataclasses.dataclass(frozen=True)
