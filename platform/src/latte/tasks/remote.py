@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 from latte.cas import fetch_checked, put_if_absent
 from latte.errors import LatteError
@@ -19,6 +19,7 @@ from latte.s3 import BucketStore, S3Location, make_client
 
 if TYPE_CHECKING:
     from latte.config import Settings
+    from latte.tasks.store import CacheEntry
 
 __all__ = ["RemoteCache", "open_remote"]
 
@@ -63,7 +64,7 @@ class RemoteCache:
             f"remote cache {self.location}: {action} failed ({reason}); continuing without it"
         )
 
-    def get_entry(self, key: str) -> dict[str, Any] | None:
+    def get_entry(self, key: str) -> CacheEntry | None:
         if not self.available:
             return None
         try:
@@ -76,7 +77,9 @@ class RemoteCache:
         except Exception as exc:  # any transport error is a miss, not a crash
             self._failed("reading an entry", exc)
             return None
-        return data if isinstance(data, dict) and data.get("key") == key else None
+        if not isinstance(data, dict) or data.get("key") != key:
+            return None
+        return cast("CacheEntry", data)
 
     def has_blob(self, digest: str) -> bool:
         try:
@@ -114,7 +117,7 @@ class RemoteCache:
         except Exception as exc:
             self._failed(f"uploading blob {digest[:12]}", exc)
 
-    def put_entry(self, key: str, entry: dict[str, Any]) -> None:
+    def put_entry(self, key: str, entry: CacheEntry) -> None:
         if not self.available:
             return
         data = json.dumps(entry, sort_keys=True).encode("utf-8")

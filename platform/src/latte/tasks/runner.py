@@ -13,7 +13,6 @@ import time
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 from latte.tasks.action import run_action
 from latte.tasks.digests import DigestMemo
@@ -30,7 +29,7 @@ from latte.tasks.outputs import (
 )
 from latte.tasks.progress import Reporter
 from latte.tasks.remote import RemoteCache
-from latte.tasks.store import LocalCache, referenced_blobs
+from latte.tasks.store import CacheEntry, LocalCache, referenced_blobs
 
 __all__ = ["STATUSES", "TargetResult", "TargetRunner", "TargetStatus"]
 
@@ -111,7 +110,7 @@ class TargetRunner:
         self.local.put_entry(key, entry)
         return self._hit(label, key, entry, TargetStatus.REMOTE)
 
-    def _pull_remote(self, entry: dict[str, Any]) -> bool:
+    def _pull_remote(self, entry: CacheEntry) -> bool:
         assert self.remote is not None
         for name in ("stdout", "stderr"):
             if entry.get(name) and not self._pull_blob(entry[name]):
@@ -139,7 +138,7 @@ class TargetRunner:
         return True
 
     def _hit(
-        self, label: Label, key: str, entry: dict[str, Any], status: TargetStatus
+        self, label: Label, key: str, entry: CacheEntry, status: TargetStatus
     ) -> tuple[TargetStatus, tuple[str, str]]:
         self.local.remember(label.slug, key)
         return status, (self._log(entry.get("stdout")), self._log(entry.get("stderr")))
@@ -172,7 +171,7 @@ class TargetRunner:
                 logs[0],
                 f"{logs[1]}latte: {label}: {exc}; fix 'outs' or the action\n",
             )
-        entry = {
+        entry: CacheEntry = {
             "key": key,
             "label": str(label),
             "manifest": self.manifests[label],
@@ -188,7 +187,7 @@ class TargetRunner:
             self._push(key, entry)
         return TargetStatus.BUILT, logs
 
-    def _push(self, key: str, entry: dict[str, Any]) -> None:
+    def _push(self, key: str, entry: CacheEntry) -> None:
         """Blobs first, the entry last: a reader never sees an entry without its blobs."""
         assert self.remote is not None
         for digest in sorted(set(referenced_blobs(entry))):

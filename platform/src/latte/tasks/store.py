@@ -14,14 +14,29 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, cast
 
 from latte.cas import fetch_checked, put_if_absent
 from latte.objects import FolderStore, ObjectMissingError
 
-__all__ = ["CacheBackend", "CacheStats", "LocalCache", "referenced_blobs"]
+__all__ = ["CacheBackend", "CacheEntry", "CacheStats", "LocalCache", "referenced_blobs"]
 
-Entry = dict[str, Any]
+
+class CacheEntry(TypedDict):
+    """One action's cache entry, as stored (JSON, sorted keys). Entries read from a store are
+    checked with :func:`latte.tasks.outputs.entry_is_valid` before they are used."""
+
+    key: str
+    label: str
+    manifest: dict[str, Any]  # what the action key was computed from (see ``latte why``)
+    outputs: list[dict[str, Any]]  # :data:`latte.tasks.outputs.Record` per declared output
+    stdout: str  # blob digests of the logs
+    stderr: str
+    exit_code: int
+    seconds: float
+
+
+Entry = CacheEntry
 
 
 class CacheBackend(Protocol):
@@ -74,7 +89,7 @@ class LocalCache:
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # recently used entries survive `latte cache prune`
-        return entry if entry.get("key") == key else None
+        return cast("CacheEntry", entry) if entry.get("key") == key else None
 
     def put_entry(self, key: str, entry: Entry) -> None:
         data = json.dumps(entry, sort_keys=True, indent=1).encode("utf-8")
@@ -140,7 +155,7 @@ class LocalCache:
                 path.unlink(missing_ok=True)
                 removed_entries += 1
             else:
-                kept |= set(referenced_blobs(entry))
+                kept |= set(referenced_blobs(cast("CacheEntry", entry)))
         removed = [p for p in self.folder.files("cas") if p.name not in kept]
         freed = sum(p.stat().st_size for p in removed)
         for path in removed:
@@ -148,7 +163,7 @@ class LocalCache:
         return CacheStats(entries=removed_entries, blobs=len(removed), bytes=freed)
 
 
-def _read_json(path: Path) -> Entry | None:
+def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
