@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import subprocess
 import sys
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from latte import proc
 from latte.errors import LatteError, UsageError
 from latte.tasks import run_targets
 from latte.tasks.cli import report_exit_code
@@ -134,16 +134,17 @@ def _key_env(settings: Settings, env: Mapping[str, str]) -> dict[str, str]:
     """The LATTE_BENCH_* key variables (device, code and model digests) from latte_loadtests."""
     command = [sys.executable, "-m", "latte_loadtests", "key-env"]
     command += ["--build-dir", str(settings.path(settings.build_dir))]
-    done = subprocess.run(command, env=dict(env), capture_output=True, text=True, check=False)
-    lines = [line.partition("=") for line in done.stdout.splitlines() if "=" in line]
+    done = proc.run(command, env=env, ok=None)
+    out = done.stdout.decode("utf-8", "replace")
+    lines = [line.partition("=") for line in out.splitlines() if "=" in line]
     if done.returncode != 0 or not lines:
-        reason = done.stderr.strip() or "no output"
+        reason = done.stderr.decode("utf-8", "replace").strip() or "no output"
         raise LatteError(f"cannot compute the benchmark cache key ({reason}); see {command}")
     return {name: value for name, _, value in lines}
 
 
 def _run(command: Sequence[str], env: Mapping[str, str]) -> int:
     try:
-        return subprocess.run(command, env=dict(env), check=False).returncode
+        return proc.run(command, env=env, ok=None, capture=False).returncode
     except KeyboardInterrupt:
         return 130
