@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -19,9 +20,23 @@ from ruamel.yaml.error import YAMLError
 
 from latte.errors import LatteError
 
-__all__ = ["ENVS_PATH", "ModelPin", "ReleaseFile", "env_dir", "history_path", "release_path"]
+__all__ = [
+    "ENVS_PATH",
+    "GateState",
+    "ModelPin",
+    "ReleaseFile",
+    "env_dir",
+    "history_path",
+    "release_path",
+]
 
 ENVS_PATH = "gitops/envs"
+
+
+class GateState(StrEnum):
+    """The value of ``release.gates.<gate>``: ``latte release`` writes only passed gates."""
+
+    PASSED = "passed"
 
 
 def env_dir(env: str) -> str:
