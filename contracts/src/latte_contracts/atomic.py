@@ -24,19 +24,26 @@ __all__ = ["atomic_path", "move_into_place", "write_atomic"]
 _DEFAULT_MODE = 0o644
 
 
-def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None) -> None:
+def write_atomic(
+    path: Path, data: bytes | str, *, mode: int | None = None, prefix: str | None = None
+) -> None:
     """Replace ``path`` with ``data`` (``str`` is written as UTF-8), creating its folder."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    with atomic_path(path, mode=mode) as tmp:
+    with atomic_path(path, mode=mode, prefix=prefix) as tmp:
         tmp.write_bytes(payload)
 
 
 @contextlib.contextmanager
-def atomic_path(path: Path, *, mode: int | None = None) -> Iterator[Path]:
+def atomic_path(
+    path: Path, *, mode: int | None = None, prefix: str | None = None
+) -> Iterator[Path]:
     """A temp path beside ``path`` to fill (any way: copy, zip, extract); on a clean exit it
-    replaces ``path``, on an exception it is removed and ``path`` is untouched."""
+    replaces ``path``, on an exception it is removed and ``path`` is untouched. ``prefix``
+    names the temp files (default ``.<name>.``), for a caller that sweeps the ones a killed
+    writer left."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    start = prefix if prefix is not None else f".{path.name}."
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=start, suffix=".tmp")
     os.close(fd)
     tmp = Path(name)
     try:

@@ -14,11 +14,12 @@ from latte.errors import LatteError
 from latte.promote.chain import EnvPolicy
 from latte.promote.errors import PromoteError
 from latte.promote.release import ModelPin, ReleaseInfo
+from latte.releasefile import GateState
 from latte_contracts.timestamps import utc_timestamp
 
 __all__ = ["Blocklist", "Candidate", "blocked_models", "check_policy", "human"]
 
-PASSED = "passed"
+PASSED = GateState.PASSED
 
 
 class Blocklist(Protocol):

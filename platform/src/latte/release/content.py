@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from latte.release.inputs import BuiltModel, load_bench_report
+from latte.releasefile import GateState
 
 __all__ = ["STICKY_HEADER", "bench_entries", "build_content", "next_release_id"]
 
@@ -30,7 +31,7 @@ def build_content(
     """Everything the release file pins, except its id and creation time."""
     bench, capacity = bench_entries(benches)
     return {
-        "release": {"commit": commit, "gates": dict.fromkeys(gates, "passed")},
+        "release": {"commit": commit, "gates": dict.fromkeys(gates, GateState.PASSED.value)},
         "models": {m.name: _model(m) for m in models},
         "images": {name: dict(image) for name, image in images.items()},
         "routing": {m.name: _route(m) for m in models},

@@ -3,7 +3,7 @@
 :func:`update_in_place` changes only the scalars that differ, adds missing keys at the end of
 their mapping and drops keys that are gone, so comments, order and styles survive; new
 mappings are written in flow style when they hold only scalars (the release file's look).
-Writes are atomic: a temp file beside the target, then ``os.replace``.
+Writes are atomic (:mod:`latte.atomic`): a temp file beside the target, then a rename.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
+from latte import atomic
 from latte.release.errors import ReleaseError
-from latte_contracts.atomic import write_atomic  # re-exported: the release files' writer
 
 __all__ = ["dump", "load", "plain", "to_yaml", "update_in_place", "write_atomic"]
 
@@ -121,3 +121,10 @@ def _flat(value: Mapping[str, Any]) -> bool:
 def _key(key: Any) -> Any:
     # Version keys ("3") must stay strings, or YAML readers see integers.
     return DoubleQuotedScalarString(key) if isinstance(key, str) and key.isdigit() else key
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so readers see the old or the new file, never half."""
+    # a tracked file keeps the mode people and Argo CD expect
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    atomic.write_text_atomic(path, text, mode=mode)

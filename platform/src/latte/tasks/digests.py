@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from latte.atomic import write_text_atomic
 from latte.tasks.errors import TaskError
-from latte_contracts.atomic import write_atomic
 from latte_contracts.digest import file_sha256 as sha256_file  # re-exported
 
 __all__ = ["RACY_NS", "DigestMemo", "sha256_file"]
@@ -90,5 +90,5 @@ class DigestMemo:
         if not self._dirty:
             return
         payload = {"version": _VERSION, "entries": self._entries}
-        write_atomic(self.memo_file, json.dumps(payload, separators=(",", ":")))
+        write_text_atomic(self.memo_file, json.dumps(payload, separators=(",", ":")))
         self._dirty = False
