@@ -161,9 +161,12 @@ def test_grouping_repeat_and_resolve(am, webhook):
 
 def test_page_inhibits_warning_of_same_model_only(am, webhook):
     _, sink = webhook
+    # the source first, until it has notified: Alertmanager's inhibitor learns of alerts
+    # asynchronously, as it does when a real source fires before its symptoms
+    _post(am, _alert("LatteGatewayErrorRatio", "page", model="digits"))
+    _wait(lambda: sink.of("page"))
     _post(
         am,
-        _alert("LatteGatewayErrorRatio", "page", model="digits"),
         _alert("LatteTritonQueueTime", "warning", model="digits"),
         _alert("LatteTritonQueueTime", "warning", model="tumor"),
     )
@@ -176,9 +179,10 @@ def test_page_inhibits_warning_of_same_model_only(am, webhook):
 
 def test_canary_alert_inhibits_model_wide_symptoms(am, webhook):
     _, sink = webhook
+    _post(am, _alert("LatteCanaryErrorRatio", "page", model="digits", version="2"))
+    _wait(lambda: sink.of("page"))
     _post(
         am,
-        _alert("LatteCanaryErrorRatio", "page", model="digits", version="2"),
         _alert("LatteGatewayErrorRatio", "page", model="digits"),
         _alert("LatteGatewayLatencySLO", "page", model="tumor"),
     )
@@ -189,9 +193,10 @@ def test_canary_alert_inhibits_model_wide_symptoms(am, webhook):
 
 def test_node_alert_inhibits_pod_symptoms_on_that_node(am, webhook):
     _, sink = webhook
+    _post(am, _alert("LatteNodePressure", "warning", node="n1"))
+    _wait(lambda: sink.of("ticket"))
     _post(
         am,
-        _alert("LatteNodePressure", "warning", node="n1"),
         _alert("LattePodNotReady", "warning", node="n1", pod="latte-triton-a"),
         _alert("LattePodNotReady", "warning", node="n2", pod="latte-triton-b"),
     )
