@@ -33,6 +33,8 @@ from latte.registry.tritonrepo import (
 
 __all__ = ["FetchResult", "fetch_release"]
 
+_CHUNK = 1 << 20
+
 
 @dataclasses.dataclass(frozen=True)
 class FetchResult:
@@ -96,7 +98,9 @@ def _download(store: ArtifactStore, name: str, version: int, digest: str, tree: 
             target.parent.mkdir(parents=True, exist_ok=True)
             store.get_file(blob_key(entry.sha256), target)
             hasher.update(entry.path.encode("utf-8") + b"\0")
-            hasher.update(target.read_bytes())
+            with target.open("rb") as handle:
+                while chunk := handle.read(_CHUNK):
+                    hasher.update(chunk)
     except RegistryError as exc:
         raise DeliveryError(
             f"{where}: expected {digest}, actual: not retrievable from {store.describe()} "

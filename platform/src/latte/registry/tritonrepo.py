@@ -27,7 +27,8 @@ _GPU_ONLY = re.compile(r'^\s*(?:platform\s*:\s*"tensorrt_plan"|backend\s*:\s*"te
 
 
 def place_version(tree: Path, model_dir: Path, version: int, where: str) -> None:
-    """Copy ``tree`` into ``model_dir``, its one numeric folder renamed to ``version``."""
+    """Move ``tree`` (a scratch download) into ``model_dir``, its one numeric folder renamed
+    to ``version``; renames, not copies: the bytes were just verified where they are."""
     numeric = [p for p in tree.iterdir() if p.is_dir() and p.name.isdigit()]
     if len(numeric) != 1:
         raise IntegrityError(
@@ -37,11 +38,9 @@ def place_version(tree: Path, model_dir: Path, version: int, where: str) -> None
     model_dir.mkdir(parents=True, exist_ok=True)
     for item in tree.iterdir():
         destination = model_dir / (str(version) if item in numeric else item.name)
-        if item.is_dir():
-            shutil.rmtree(destination, ignore_errors=True)
-            shutil.copytree(item, destination)
-        else:
-            shutil.copyfile(item, destination)
+        if destination.is_dir():
+            shutil.rmtree(destination)
+        item.replace(destination)
 
 
 def pin_versions(text: str, versions: Sequence[int]) -> str:
