@@ -205,7 +205,8 @@ def test_the_released_env_renders_and_passes_policy(repo):
     gateway = next(m.doc for m in manifests if m.name == "Deployment/latte-dev-gateway")
     image = gateway["spec"]["template"]["spec"]["containers"][0]["image"]
     assert image == f"ghcr.io/example/latte-gateway:{git(repo, 'rev-parse', 'HEAD')}"
-    routing = next(m.doc for m in manifests if m.kind == "ConfigMap")["data"]["routing.yaml"]
+    routing = next(m.doc for m in manifests if m.name == "ConfigMap/latte-dev-gateway-routing")
+    routing = routing["data"]["routing.yaml"]
     assert YAML(typ="safe").load(routing) == {
         "models": {
             "digits": {"stable": 1, "weights": {1: 100}, "sticky_header": "x-latte-route-key"}
