@@ -66,11 +66,17 @@ def read_plan(path: Path) -> DeliveryPlan:
 
 def routed_versions(entry: Mapping[str, Any], route: Any) -> list[int]:
     """Stable, weighted and shadow versions of ``route`` (else the model's ``version``)."""
-    if isinstance(route, Mapping):
-        found = [route.get("stable"), *(route.get("versions") or {}), route.get("shadow")]
-    else:
-        found = [entry.get("version")]
-    return sorted({_int(v) for v in found if v is not None})
+    from latte.release.routing import routed_versions as of_route
+
+    if not isinstance(route, Mapping):
+        route = {"stable": entry.get("version")}
+    try:
+        found = of_route(route)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DeliveryError(f"a routed version is not a positive integer ({exc})") from exc
+    if any(version < 1 for version in found):
+        raise DeliveryError(f"routed versions {found} must be positive integers")
+    return found
 
 
 def _model(path: Path, name: str, entry: Any, route: Any) -> ModelDelivery:
@@ -102,13 +108,6 @@ def _model(path: Path, name: str, entry: Any, route: Any) -> ModelDelivery:
         except InvalidInputError as exc:
             raise DeliveryError(f"{path}: models.{name}.artifacts.{version}: {exc}") from exc
     return ModelDelivery(name, tuple(chosen))
-
-
-def _int(value: Any) -> int:
-    text = str(value)
-    if not (text.isascii() and text.isdigit() and int(text) > 0):
-        raise DeliveryError(f"routed version {value!r} is not a positive integer")
-    return int(text)
 
 
 def _load(path: Path) -> Mapping[str, Any]:
