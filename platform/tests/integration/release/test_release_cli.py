@@ -65,6 +65,7 @@ def test_first_release_pins_what_was_built_and_benchmarked(repo):
         "perReplicaRps": 812.0,
         "replicas": 2,
         "hpaTargetRps": 568.4,
+        "device": "cpu",  # measured on CPU: binding only where Triton runs on CPU
     }
     text = (repo / "gitops/envs/dev/release.yaml").read_text()
     assert text.startswith("# Written by `latte release`")
