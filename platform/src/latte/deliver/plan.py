@@ -26,7 +26,7 @@ from latte.deliver.errors import DeliveryError
 from latte.registry.digest import check_digest
 from latte.registry.errors import InvalidInputError
 
-__all__ = ["DeliveryPlan", "ModelDelivery", "read_plan", "routed_versions"]
+__all__ = ["DeliveryPlan", "ModelDelivery", "load_release", "read_plan", "routed_versions"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +45,7 @@ class DeliveryPlan:
 
 def read_plan(path: Path) -> DeliveryPlan:
     """The plan in the release file ``path``; refuses a routed version without a digest."""
-    data = _load(path)
+    data = load_release(path)
     models, routing = data.get("models") or {}, data.get("routing") or {}
     if not isinstance(models, Mapping) or not isinstance(routing, Mapping):
         raise DeliveryError(f"{path}: 'models' and 'routing' must be mappings; re-run the release")
@@ -108,6 +108,11 @@ def _model(path: Path, name: str, entry: Any, route: Any) -> ModelDelivery:
         except InvalidInputError as exc:
             raise DeliveryError(f"{path}: models.{name}.artifacts.{version}: {exc}") from exc
     return ModelDelivery(name, tuple(chosen))
+
+
+def load_release(path: Path) -> Mapping[str, Any]:
+    """The release file's mapping (one-line DeliveryError when unreadable)."""
+    return _load(path)
 
 
 def _load(path: Path) -> Mapping[str, Any]:

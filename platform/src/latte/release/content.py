@@ -79,7 +79,7 @@ def _route(model: BuiltModel, canary: Canary | None) -> dict[str, Any]:
 
 
 def _device_class(device: Mapping[str, Any]) -> str:
-    """"cpu" or "gpu" from a bench's device (its kind, else its key's prefix); "" if neither."""
+    """ "cpu" or "gpu" from a bench's device (its kind, else its key's prefix); "" if neither."""
     kind = str(device.get("kind") or str(device.get("key", "")).partition(":")[0])
     return kind if kind in ("cpu", "gpu") else ""
 
