@@ -83,7 +83,19 @@ def up(
     startup_timeout_s: float = 120.0,
 ) -> Iterator[Stack]:
     """Render ``env`` and run it; everything stops when the block exits."""
+    _check_released(settings, env)
     pods = render_pods(settings, env)
     options = options_for(settings, env, startup_timeout_s=startup_timeout_s)
     with running(pods, options, extras) as stack:
         yield stack
+
+
+def _check_released(settings: Settings, env: str) -> None:
+    from latte.deliver.plan import load_release
+
+    path = settings.path(f"gitops/envs/{env}/release.yaml")
+    if path.is_file() and not load_release(path).get("models"):
+        raise UpError(
+            f"gitops/envs/{env}/release.yaml pins no models yet: run the main job (`nox`) or "
+            "`latte release` first, then `latte up` again"
+        )

@@ -43,3 +43,12 @@ def test_up_prints_the_url_and_table_then_stops_when_a_part_dies(tmp_path, monke
     assert "digits  stable 100%  1" in out
     assert err == "latte: error: gateway exited with 3; read /tmp/x/gateway.log\n"
     assert stopped == ["dev"]
+
+
+def test_an_env_without_a_release_says_what_to_run_first(tmp_path, capsys):
+    (tmp_path / "latte.toml").write_text("")
+    env = tmp_path / "gitops" / "envs" / "dev"
+    env.mkdir(parents=True)
+    (env / "release.yaml").write_text("models: {}\nrouting: {}\n")
+    assert main(["-C", str(tmp_path), "up", "dev"]) == 1
+    assert "pins no models yet: run the main job (`nox`)" in capsys.readouterr().err
