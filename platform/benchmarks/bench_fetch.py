@@ -26,7 +26,7 @@ from typing import Any
 
 from latte.config import load_settings
 from latte.deliver import fetch_release, read_plan
-from latte.registry.artifacts import ArtifactStore, LocalStore, open_store
+from latte.registry.artifacts import ArtifactStore, folder_store, open_store
 from latte.registry.blobs import blob_key, upload_tree
 from latte.registry.digest import hash_tree
 
@@ -45,7 +45,7 @@ def main() -> None:
         work = Path(scratch)
         tree = _model_tree(work / "tree", args.megabytes)
         stores: list[tuple[str, Callable[[], contextlib.AbstractContextManager[ArtifactStore]]]]
-        stores = [("local", lambda: contextlib.nullcontext(LocalStore(work / "store")))]
+        stores = [("local", lambda: contextlib.nullcontext(folder_store(work / "store")))]
         if args.s3:
             stores.append(("s3", lambda: _s3_store(work)))
         for kind, opener in stores:

@@ -22,6 +22,7 @@ from latte.registry.values import ModelVersion, parse_selector
 from latte.s3 import S3Location, is_s3_url
 
 if TYPE_CHECKING:
+    from latte.config import Settings
     from latte.registry.registry import Registry
 
 __all__ = ["ExportResult", "export_repository"]
@@ -44,10 +45,17 @@ def export_repository(
     dest: str | Path,
     selectors: Sequence[str] = (),
     *,
+    settings: Settings | None = None,
     keep: Keep | None = None,
     guards: Sequence[Path] = (),
 ) -> ExportResult:
-    """Export ``selectors`` to ``dest``; ``guards`` are folders the export must never replace."""
+    """Write the chosen versions as a Triton model repository at ``dest`` (a folder or
+    ``s3://bucket/prefix``; S3 needs ``settings`` for the endpoint and credentials).
+
+    ``keep``: versions an export must not delete (rollback targets); ``guards``: folders it
+    must never replace (the project root too, when ``settings`` are given).
+    """
+    guards = [*guards, *([settings.root] if settings is not None else [])]
     target = str(dest)
     # the destination is checked first: a refusal costs nothing and touches nothing
     location = S3Location.parse(target) if is_s3_url(target) else None
@@ -58,7 +66,7 @@ def export_repository(
     if location is not None:
         with tempfile.TemporaryDirectory(prefix="latte-export-") as scratch:
             _stage(registry, chosen, Path(scratch) / "repo")
-            url, kept = _upload(registry, Path(scratch) / "repo", location, chosen, keep)
+            url, kept = _upload(settings, Path(scratch) / "repo", location, chosen, keep)
         return ExportResult(target, url, tuple(chosen), kept)
     folder = Path(target)
     with staged_folder(folder, guards) as staging:
@@ -131,17 +139,17 @@ def _marker(
 
 
 def _upload(
-    registry: Registry,
+    settings: Settings | None,
     staged: Path,
     location: S3Location,
     chosen: list[ModelVersion],
     keep: Keep,
 ) -> tuple[str, tuple[tuple[str, int], ...]]:
-    from latte.registry.s3store import S3Store  # deferred: minio only for S3 exports
+    from latte.registry.artifacts import s3_store  # deferred: minio only for S3 exports
 
-    if registry.settings is None:
-        raise InvalidInputError("exporting to S3 needs settings: open the registry with them")
-    store = S3Store.open(location, registry.settings)
+    if settings is None:
+        raise InvalidInputError("exporting to S3 needs settings: pass them to export_repository")
+    store = s3_store(location, settings)
     written = {p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file()}
     for rel in sorted(written):
         store.put_file(rel, staged / rel)
@@ -156,5 +164,5 @@ def _upload(
                 continue
             store.delete(key)  # versions dropped from this export must not linger for Triton
     prefix = f"/{location.prefix}" if location.prefix else ""
-    url = f"s3://{registry.settings.s3_endpoint}/{location.bucket}{prefix}"
+    url = f"s3://{settings.s3_endpoint}/{location.bucket}{prefix}"
     return url, tuple(sorted(kept))

@@ -20,7 +20,7 @@ from latte.release.inputs import BuiltModel, point_current, read_bench, read_bui
 from latte.release.routing import check_release
 from latte.release.schema import check_against_chart
 from latte.release.source import ENVS_PATH, read_source
-from latte.release.writer import ReleaseOutcome, write_release
+from latte.release.writer import CurrentRelease, ReleaseOutcome, write_release
 
 if TYPE_CHECKING:
     from latte.config import Settings
@@ -187,8 +187,7 @@ def _open(settings: Settings, factory: Callable[[Settings], Any] | None) -> Any:
 
 
 def _images(env_dir: Any, sha: str, repository: str | None, digest: str) -> dict[str, Any]:
-    path = env_dir / "release.yaml"
-    current = yamlfile.plain(yamlfile.load(path)).get("images", {}) if path.is_file() else {}
+    current = CurrentRelease.read(env_dir / "release.yaml").content.get("images") or {}
     gateway = current.get("gateway") or {}
     return {
         "gateway": {

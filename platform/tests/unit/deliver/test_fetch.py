@@ -10,7 +10,7 @@ import pytest
 from latte.cli import main
 from latte.config import load_settings
 from latte.deliver import DeliveryError, fetch_release, read_plan
-from latte.registry import LocalStore
+from latte.registry.artifacts import folder_store
 from latte.registry.blobs import blob_key, manifest_key, upload_tree
 from latte.registry.digest import hash_tree
 from latte.registry.marker import MARKER
@@ -30,7 +30,7 @@ def _tree(root, payload, config=GPU_CONFIG):
 
 @pytest.fixture
 def store(tmp_path):
-    return LocalStore(tmp_path / "store")
+    return folder_store(tmp_path / "store")
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import pytest
 
 from latte.config import load_settings
 from latte.registry import IntegrityError, InvalidInputError, open_registry
+from latte.registry.export import export_repository
 
 
 @pytest.fixture
@@ -37,8 +38,8 @@ def test_versions_are_renamed_and_pinned_when_several_are_exported(registry, tmp
     for payload in ("a", "b", "c"):
         registry.register("digits", _tree(tmp_path / payload, payload))
     registry.set_alias("digits", "production:champion", 1)
-    result = registry.export_repository(
-        tmp_path / "repo", ["digits@production:champion", "digits@3"]
+    result = export_repository(
+        registry, tmp_path / "repo", ["digits@production:champion", "digits@3"]
     )
     assert [(mv.name, mv.version) for mv in result.versions] == [("digits", 1), ("digits", 3)]
     assert result.triton_url == str(tmp_path / "repo")
@@ -58,8 +59,8 @@ def test_versions_are_renamed_and_pinned_when_several_are_exported(registry, tmp
 def test_a_single_version_keeps_its_config_and_old_exports_are_replaced(registry, tmp_path):
     registry.register("digits", _tree(tmp_path / "a", "a"))
     registry.register("digits", _tree(tmp_path / "b", "b"))
-    registry.export_repository(tmp_path / "repo", ["digits@1", "digits@2"])
-    registry.export_repository(tmp_path / "repo")  # default: latest of each model
+    export_repository(registry, tmp_path / "repo", ["digits@1", "digits@2"])
+    export_repository(registry, tmp_path / "repo")  # default: latest of each model
     files = _files(tmp_path / "repo")
     assert set(files) == {".latte-repository.json", "digits/2/model.onnx", "digits/config.pbtxt"}
     assert "latest" in files["digits/config.pbtxt"]
@@ -72,13 +73,13 @@ def test_a_tree_without_one_version_folder_cannot_be_exported(registry, tmp_path
     (flat / "model.onnx").write_text("x")
     registry.register("flat", flat)
     with pytest.raises(IntegrityError, match="exactly one numeric version folder"):
-        registry.export_repository(tmp_path / "repo", ["flat"])
+        export_repository(registry, tmp_path / "repo", ["flat"])
     assert not (tmp_path / "repo").exists()
 
 
 def test_an_empty_registry_has_nothing_to_export(registry, tmp_path):
     with pytest.raises(InvalidInputError, match="holds no models"):
-        registry.export_repository(tmp_path / "repo")
+        export_repository(registry, tmp_path / "repo")
 
 
 def test_a_multi_line_version_policy_is_replaced_whole(registry, tmp_path):
@@ -87,7 +88,7 @@ def test_a_multi_line_version_policy_is_replaced_whole(registry, tmp_path):
     )
     registry.register("digits", _tree(tmp_path / "a", "a", config=config))
     registry.register("digits", _tree(tmp_path / "b", "b", config=config))
-    registry.export_repository(tmp_path / "repo", ["digits@1", "digits@2"])
+    export_repository(registry, tmp_path / "repo", ["digits@1", "digits@2"])
     assert (tmp_path / "repo" / "digits" / "config.pbtxt").read_text() == (
         'name: "digits"\nmax_batch_size: 8\nversion_policy: { specific: { versions: [1, 2] } }\n'
     )
@@ -104,7 +105,7 @@ def test_a_file_at_the_destination_is_refused_and_kept(registry, tmp_path):
     registry.register("digits", _tree(tmp_path / "a", "a"))
     (tmp_path / "repo").write_text("not a folder")
     with pytest.raises(InvalidInputError, match="exists and is not a folder"):
-        registry.export_repository(tmp_path / "repo")
+        export_repository(registry, tmp_path / "repo")
     assert (tmp_path / "repo").read_text() == "not a folder"
 
 
@@ -114,7 +115,7 @@ def test_a_folder_latte_did_not_write_is_refused_untouched(registry, tmp_path):
     (tmp_path / "repo" / "sub" / "notes.txt").write_text("keep me")
     before = _listing(tmp_path)
     with pytest.raises(InvalidInputError, match="not empty and latte did not write it"):
-        registry.export_repository(tmp_path / "repo")
+        export_repository(registry, tmp_path / "repo")
     assert _listing(tmp_path) == before
 
 
@@ -123,7 +124,7 @@ def test_the_project_and_its_parents_are_refused(registry, tmp_path):
     before = _listing(tmp_path)
     for dest in (tmp_path, tmp_path.parent, tmp_path / "."):
         with pytest.raises(InvalidInputError, match="is \\(or contains\\)"):
-            registry.export_repository(dest)
+            export_repository(registry, dest, guards=[tmp_path])
     assert _listing(tmp_path) == before
 
 
@@ -131,8 +132,8 @@ def test_a_marked_folder_is_replaced_and_nothing_is_written_beside_it(registry, 
     registry.register("digits", _tree(tmp_path / "a", "a"))
     registry.register("digits", _tree(tmp_path / "b", "b"))
     (tmp_path / "out").mkdir()
-    registry.export_repository(tmp_path / "out" / "repo", ["digits@1"])
-    registry.export_repository(tmp_path / "out" / "repo", ["digits@2"])
+    export_repository(registry, tmp_path / "out" / "repo", ["digits@1"])
+    export_repository(registry, tmp_path / "out" / "repo", ["digits@2"])
     assert _listing(tmp_path / "out") == [
         "repo",
         "repo/.latte-repository.json",
@@ -146,8 +147,8 @@ def test_a_marked_folder_is_replaced_and_nothing_is_written_beside_it(registry, 
 def test_versions_an_environment_references_are_kept(registry, tmp_path):
     registry.register("digits", _tree(tmp_path / "a", "a"))
     registry.register("digits", _tree(tmp_path / "b", "b"))
-    registry.export_repository(tmp_path / "repo", ["digits@1"])
-    result = registry.export_repository(tmp_path / "repo", ["digits@2"], keep={"digits": {1}})
+    export_repository(registry, tmp_path / "repo", ["digits@1"])
+    result = export_repository(registry, tmp_path / "repo", ["digits@2"], keep={"digits": {1}})
     assert result.kept == (("digits", 1),)
     files = _files(tmp_path / "repo")
     assert files["digits/1/model.onnx"] == "a"
@@ -166,6 +167,6 @@ def test_a_manifest_path_escaping_the_tree_is_refused_before_any_write(registry,
     registry.store.put_bytes(key, json.dumps(manifest).encode())
     before = _listing(tmp_path)
     with pytest.raises(IntegrityError, match="escapes the tree"):
-        registry.export_repository(tmp_path / "repo")
+        export_repository(registry, tmp_path / "repo")
     assert _listing(tmp_path) == before
     assert not (tmp_path.parent / "escaped.txt").exists()
