@@ -25,6 +25,7 @@ from latte.up import local
 from latte.up.errors import UpError
 from latte.up.pods import Container, Pod
 from latte.up.table import ServingRow, serving_rows
+from latte_contracts.ports import free_port
 
 __all__ = ["Extra", "Stack", "StackOptions", "running"]
 
@@ -178,8 +179,6 @@ def _gateway(
     options: StackOptions,
     work: Path,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    from latte_serving._ports import free_port
-
     mounts = local.mount_map(container, folders)
     port = free_port()
     env = _environment(container, mounts, options)
