@@ -91,7 +91,10 @@ def running(
                 _routing_file(gateway_pod.containers[0], gateway_folders), repository
             ),
             work=work,
-            watch={"triton": triton.poll, "gateway": process.poll},
+            watch={
+                "triton": lambda: None if triton.running() else triton.returncode,
+                "gateway": process.poll,
+            },
         )
         _wait_ready(url, process, options.startup_timeout_s, work / "gateway.log")
         for extra in extras:
