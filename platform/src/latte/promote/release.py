@@ -3,10 +3,12 @@ raising :class:`~latte.promote.errors.PromoteError`."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from latte.errors import LatteError
 from latte.promote.errors import PromoteError
+from latte.release.routing import routed_versions
 from latte.releasefile import ModelPin, ReleaseFile, env_dir, history_path, release_path
 
 __all__ = ["ModelPin", "ReleaseInfo", "env_dir", "history_path", "release_path"]
@@ -16,3 +18,22 @@ class ReleaseInfo(ReleaseFile):
     """A :class:`~latte.releasefile.ReleaseFile` whose errors are PromoteErrors."""
 
     error: ClassVar[type[LatteError]] = PromoteError
+
+    @property
+    def routing(self) -> Mapping[str, Mapping[str, Any]]:
+        """The release's ``routing`` section (model -> route)."""
+        raw = self.content.get("routing") or {}
+        if not isinstance(raw, Mapping):
+            return {}
+        return {str(k): dict(v or {}) for k, v in raw.items()}
+
+    def routed(self) -> list[tuple[str, int]]:
+        """Every (model, version) the env serves: the newest release of each model plus
+        every version its routing references (a canary's stable, a shadow)."""
+        found = set(self.model_versions().items())
+        for name, route in self.routing.items():
+            try:
+                found.update((name, v) for v in routed_versions(route))
+            except (KeyError, TypeError, ValueError):
+                continue  # a malformed route is refused by check_release, not here
+        return sorted(found)

@@ -8,7 +8,7 @@ exactly what was built and tested, never merely the newest version).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -22,6 +22,7 @@ __all__ = [
     "ModelLookup",
     "load_bench_report",
     "load_build_report",
+    "point_current",
     "read_bench",
     "read_builds",
     "resolve_models",
@@ -51,6 +52,10 @@ class ModelLookup(Protocol):
 
     def set_alias(self, name: str, alias: str, version: int) -> Any: ...
 
+    def get(self, name: str, version: int) -> Any: ...
+
+    def fetch(self, name: str, version: int, dest: Path) -> Path: ...
+
 
 def read_builds(build_dir: Path) -> dict[str, Path]:
     """``{name: metrics.json}`` for every built model."""
@@ -64,7 +69,8 @@ def read_bench(build_dir: Path, names: list[str]) -> dict[str, Path]:
 
 
 def resolve_models(builds: Mapping[str, Path], registry: ModelLookup, env: str) -> list[BuiltModel]:
-    """Each build's registered version; point ``<env>:current`` at it (once) and record aliases."""
+    """Each build's registered version, with the aliases it will have once ``<env>:current``
+    points at it (:func:`point_current` moves them, after every check passed)."""
     models = []
     for name, path in sorted(builds.items()):
         report = load_build_report(path)
@@ -80,10 +86,7 @@ def resolve_models(builds: Mapping[str, Path], registry: ModelLookup, env: str) 
                 f"{name} version {version.version} is blocked in the registry "
                 f"({version.blocked_reason}); fix the model and rebuild"
             )
-        alias = f"{env}:current"
-        if registry.aliases(name).get(alias) != version.version:
-            registry.set_alias(name, alias, version.version)
-        aliases = sorted(a for a, v in registry.aliases(name).items() if v == version.version)
+        held = {a for a, v in registry.aliases(name).items() if v == version.version}
         metrics = {
             k: float(v)
             for k, v in sorted((report.metrics or {}).items())
@@ -91,8 +94,16 @@ def resolve_models(builds: Mapping[str, Path], registry: ModelLookup, env: str) 
         }
         framework = report.framework or str(version.lineage.get("framework", ""))
         models.append(BuiltModel(name, version.version, version.digest, framework, metrics,
-                                 tuple(aliases)))  # fmt: skip
+                                 tuple(sorted(held | {f"{env}:current"}))))  # fmt: skip
     return models
+
+
+def point_current(models: Sequence[BuiltModel], registry: ModelLookup, env: str) -> None:
+    """Point each model's ``<env>:current`` alias at its released version (once)."""
+    alias = f"{env}:current"
+    for model in models:
+        if registry.aliases(model.name).get(alias) != model.version:
+            registry.set_alias(model.name, alias, model.version)
 
 
 def load_build_report(path: Path) -> BuildReport:
