@@ -22,12 +22,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from latte_serving import __version__
 from latte_serving._discovery import discover_models
 from latte_serving._fastpath import InferFastPath
+from latte_serving._logging import REQUEST_ID
 from latte_serving._middleware import GatewayMiddleware
 from latte_serving._model_routes import add_model_routes
+from latte_serving._monitor_metrics import MonitorMetrics
+from latte_serving._monitor_routes import add_monitor_routes
 from latte_serving.backends import Backend, LocalBackend, TritonBackend, onnx_models
 from latte_serving.errors import BackendError, InvalidRequestError, ServingError
 from latte_serving.gateway import Gateway
 from latte_serving.metrics import GatewayMetrics
+from latte_serving.monitoring import Monitor, load_monitoring
 from latte_serving.repository import ModelSpec, load_repository
 from latte_serving.routing import RoutingTable, load_routing
 from latte_serving.security import KeyChecker
@@ -58,13 +62,16 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         canary_timeout_s=settings.canary_timeout_s,
         shadow_log_size=settings.shadow_log_size,
     )
+    monitor = _monitor(settings, gateway)
     discover = None if has_repository else settings.discovery_timeout_s
-    lifespan = _lifespan(gateway, settings.routing_file, discover)
+    lifespan = _lifespan(gateway, settings.routing_file, discover, monitor)
     app = FastAPI(title="latte gateway", version=__version__, lifespan=lifespan, **_no_telemetry())
     app.state.gateway = gateway
     app.state.settings = settings
     # added last = runs first: GatewayMiddleware (keys, ids, limits) wraps the fast path
-    app.add_middleware(InferFastPath, gateway=gateway, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        InferFastPath, gateway=gateway, max_body_bytes=settings.max_body_bytes, monitor=monitor
+    )
     app.add_middleware(
         GatewayMiddleware,
         keys=KeyChecker(settings.api_key_hashes),
@@ -73,7 +80,24 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     _add_error_handlers(app)
     _add_routes(app, gateway, settings)
+    if monitor is not None:
+        add_monitor_routes(app, monitor)
     return app
+
+
+def _monitor(settings: GatewaySettings, gateway: Gateway) -> Monitor | None:
+    """Live monitoring (feedback, events, tenants), hooked into the gateway when enabled."""
+    if not settings.monitoring:
+        return None
+    config = load_monitoring(settings.monitoring_file)
+    monitor = Monitor(config, MonitorMetrics.create(gateway.metrics.registry))
+    monitor.configure(gateway.models, gateway.routing)
+
+    def shadow(model: str, version: int, response: Any) -> None:
+        monitor.observe_shadow(REQUEST_ID.get(), model, version, response)
+
+    gateway.on_shadow = shadow
+    return monitor
 
 
 def _no_telemetry() -> dict[str, Any]:
@@ -101,7 +125,9 @@ def _backend(
     )
 
 
-def _lifespan(gateway: Gateway, routing_file: Path | None, discover: float | None) -> Any:
+def _lifespan(
+    gateway: Gateway, routing_file: Path | None, discover: float | None, monitor: Monitor | None
+) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await gateway.backend.start()
@@ -110,6 +136,8 @@ def _lifespan(gateway: Gateway, routing_file: Path | None, discover: float | Non
             try:
                 models = await discover_models(gateway.backend, timeout_s=discover)
                 gateway.configure(models, load_routing(routing_file, models))
+                if monitor is not None:
+                    monitor.configure(gateway.models, gateway.routing)
             except ServingError as exc:  # one clear line before uvicorn's traceback
                 logger.error("startup failed: %s", exc)
                 raise

@@ -45,6 +45,9 @@ class GatewaySettings(BaseSettings):
     # triton backend without a local repository: how long to wait for Triton's models
     discovery_timeout_s: float = Field(default=120.0, ge=0)
     log_level: str = "info"
+    # live monitoring (feedback, events, tenants): latte_serving.monitoring's file format
+    monitoring: bool = True
+    monitoring_file: Path | None = None
 
     @field_validator("api_key_hashes", mode="before")
     @classmethod
