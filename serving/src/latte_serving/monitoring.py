@@ -15,6 +15,7 @@ indices of their outputs, the configured tenants and events, fixed reasons.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -124,7 +125,7 @@ class Monitor:
                 continue
             self.classifiers[name] = classifier
             self.metrics.cache_entries.labels(name).set_function(
-                lambda name=name: self.cache.size(name)
+                functools.partial(self.cache.size, name)
             )
             if quality.positive_class is not None:
                 self.metrics.gated_class.labels(name, str(quality.positive_class)).set(1)

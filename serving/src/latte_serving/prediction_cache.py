@@ -69,9 +69,12 @@ class PredictionCache:
     ) -> tuple[CachedPrediction | None, bool]:
         """The entry for ``request_id`` (in ``model``'s table, else any) and whether it had
         expired (an expired entry is removed and not returned)."""
-        tables = [self._tables.get(model)] if model is not None else self._tables.values()
+        if model is None:
+            tables = list(self._tables.values())
+        else:
+            tables = [self._tables[model]] if model in self._tables else []
         for table in tables:
-            entry = table.get(request_id) if table is not None else None
+            entry = table.get(request_id)
             if entry is None:
                 continue
             if self._clock() - entry.at > self.ttl_s:

@@ -124,7 +124,7 @@ def _array(
         view = memoryview(body)[offset : offset + size]
         if len(view) != size or size % _SIZES[datatype]:
             return None
-        values = view.cast(_FORMATS[datatype]).tolist()
+        values: list[float] = view.cast(_FORMATS[datatype]).tolist()  # type: ignore[call-overload]
     else:
         data = item.get("data")
         if not isinstance(data, list) or not all(isinstance(v, int | float) for v in data):

@@ -19,8 +19,17 @@ from latte.gitops.manifests import Manifest, parse_manifests
 __all__ = ["CRD_NOT_SET", "render_env", "run_checks"]
 
 CRD_NOT_SET = (
-    "crd_schemas is not set (latte.toml or LATTE_CRD_SCHEMAS): Argo CRD schemas not checked"
+    "crd_schemas is not set (latte.toml or LATTE_CRD_SCHEMAS): Argo and Prometheus Operator "
+    "CRD schemas not checked"
 )
+# Custom resources the chart renders: with crd_schemas set, each must have its CRD there
+# (a missing one fails instead of passing unvalidated) -> the CRD file that defines it.
+CHECKED_KINDS = {
+    "Rollout": "argo-rollouts rollout-crd.yaml",
+    "AnalysisTemplate": "argo-rollouts analysis-template-crd.yaml",
+    "ServiceMonitor": "prometheus-operator monitoring.coreos.com_servicemonitors.yaml",
+    "PrometheusRule": "prometheus-operator monitoring.coreos.com_prometheusrules.yaml",
+}
 
 
 def run_checks(
@@ -103,9 +112,16 @@ def _crd_result(name: str, custom: list[Manifest], crds: schemas.CrdSchemas | No
         return CheckResult.not_run(name, CRD_NOT_SET)
     known = [m for m in custom if (m.api_version, m.kind) in crds]
     unknown = sorted({m.kind for m in custom} - {m.kind for m in known})
-    result = CheckResult.of(name, schemas.validate_crds(known, crds))
+    missing = [_missing_crd(m) for m in custom if m.kind in CHECKED_KINDS and m.kind in unknown]
+    result = CheckResult.of(name, schemas.validate_crds(known, crds) + missing)
     note = f"no schema for {', '.join(unknown)}: not validated" if unknown else ""
     return CheckResult(result.name, result.status, result.findings, note)
+
+
+def _missing_crd(manifest: Manifest) -> Finding:
+    fix = f"add {CHECKED_KINDS[manifest.kind]} to that folder"
+    message = f"no CRD schema for {manifest.kind} in crd_schemas: {fix}"
+    return Finding(manifest.source, f"{manifest.name} (document)", message)
 
 
 def _value_args(layout: GitopsLayout, env: str) -> list[str]:

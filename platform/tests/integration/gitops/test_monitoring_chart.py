@@ -147,3 +147,16 @@ def test_service_monitor_and_prometheus_rule_are_validated_against_the_operator_
     endpoint["interval"] = 30  # an integer where the CRD wants a duration string
     (finding,) = schemas.validate_crds([broken], crds)
     assert "endpoints.0.interval" in finding.key
+
+
+def test_a_crd_folder_without_the_operator_crds_fails_instead_of_skipping(
+    gitops_repo, helm, crd_dir, tmp_path
+):
+    partial = tmp_path / "crds"
+    shutil.copytree(crd_dir / "argo-rollouts", partial / "argo-rollouts")
+    layout = GitopsLayout.discover(gitops_repo)
+    results = {r.name: r for r in run_checks(layout, helm, partial, ["dev"])}
+    findings = results["CRD schemas (dev)"].findings
+    kinds = {f.message.split(" in crd_schemas")[0].rsplit(" ", 1)[1] for f in findings}
+    assert kinds == {"ServiceMonitor", "PrometheusRule"}
+    assert all("monitoring.coreos.com_" in f.message for f in findings)
