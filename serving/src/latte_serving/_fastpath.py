@@ -78,6 +78,9 @@ class InferFastPath:
             (b"x-latte-model-version", str(answer.version).encode()),
             (b"x-latte-route", answer.route.encode()),
         ]
+        digest = self.gateway.digest(match[1], answer.version)
+        if digest is not None:
+            extra.append((b"x-latte-model-digest", digest.encode()))
         binary = answer.response.header_length is not None
         if binary:
             length = str(answer.response.header_length).encode()

@@ -97,6 +97,11 @@ class Gateway:
             )
         return spec
 
+    def digest(self, model: str, version: int) -> str | None:
+        """The pinned digest of ``model`` ``version`` when the routing file names it."""
+        route = self.routing.routes.get(model)
+        return route.digest(version) if route is not None else None
+
     async def ready(self) -> bool:
         """Every routed version of every model answers ready on the backend."""
         for route in self.routing.routes.values():

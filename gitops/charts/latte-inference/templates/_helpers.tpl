@@ -86,3 +86,20 @@ startupProbe:
 {{- end -}}
 {{- if gt $target 0.0 }}{{ $target }}{{ end -}}
 {{- end -}}
+
+{{/* The release subset the Triton pod's init container delivers (C2 shape): per model only
+     what identifies bytes (version, digest, artifacts), and the routing. Its sha256 is the
+     pod's latte.dev/delivery-checksum, so any change of a pinned version or digest rolls
+     Triton while a new release id or bench figure alone does not. */}}
+{{- define "latte.delivery" -}}
+{{- $models := dict -}}
+{{- range $name, $m := .Values.models -}}
+{{- $_ := set $models $name (dict "version" $m.version "digest" $m.digest "artifacts" ($m.artifacts | default dict)) -}}
+{{- end -}}
+{{- toYaml (dict "models" $models "routing" .Values.routing) -}}
+{{- end -}}
+
+{{/* The instance kind the delivery step writes into each config.pbtxt: the env decides. */}}
+{{- define "latte.instanceKind" -}}
+{{- if .Values.triton.gpu.enabled }}gpu{{ else }}cpu{{ end -}}
+{{- end -}}

@@ -55,14 +55,16 @@ def parse_manifests(text: str, origin: str = "helm template") -> list[Manifest]:
 
 
 def _documents(text: str) -> Iterator[str]:
+    # Each chunk keeps its last line break: a block scalar (`data: |`) that ends a document
+    # must keep its final newline, as the API server would store it.
     current: list[str] = []
     for line in text.splitlines():
         if line.strip() == "---":
-            yield "\n".join(current)
+            yield "".join(f"{part}\n" for part in current)
             current = []
         else:
             current.append(line)
-    yield "\n".join(current)
+    yield "".join(f"{part}\n" for part in current)
 
 
 def _source_of(chunk: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from latte.gitops.findings import Finding
 from latte.gitops.manifests import Manifest, pod_spec, workload_containers
@@ -91,6 +91,8 @@ def health_probes(manifest: Manifest) -> list[Finding]:
     """Liveness/readiness on the Open Inference Protocol health paths, plus a startup probe."""
     found = []
     for path, container in workload_containers(manifest):
+        if ".initContainers[" in path:  # run to completion before the server: no probes
+            continue
         for probe, want in (("livenessProbe", _LIVE), ("readinessProbe", _READY)):
             got = ((container.get(probe) or {}).get("httpGet") or {}).get("path")
             if got != want:
@@ -162,6 +164,71 @@ def no_literal_secrets(manifest: Manifest) -> list[Finding]:
     return found
 
 
+def triton_delivery(manifest: Manifest) -> list[Finding]:
+    """Triton serves only what the fetch init container delivered: its ``--model-repository``
+    is the emptyDir that ``latte registry fetch`` filled for this pod's instance kind (gpu
+    exactly when the pod asks for GPUs), and the delivery checksum rolls the pod."""
+    spec = pod_spec(manifest) or {}
+    tritons = [c for c in spec.get("containers") or () if _command(c)[:1] == ["tritonserver"]]
+    if not tritons:
+        return []
+    triton, found = tritons[0], []
+    fetch = next((c for c in spec.get("initContainers") or () if _is_fetch(c)), None)
+    if fetch is None:
+        return [_at(manifest, "spec.template.spec.initContainers", _NO_FETCH)]
+    repo = _flag(_command(triton), "--model-repository")
+    dest = _flag(_command(fetch), "--dest")
+    if not repo or repo != dest or not _on_empty_dir(spec, triton, repo):
+        found.append(_at(manifest, "tritonserver --model-repository", _wrong_repo(repo, dest)))
+    kind = _flag(_command(fetch), "--instance-kind")
+    want = "gpu" if _GPU in ((triton.get("resources") or {}).get("limits") or {}) else "cpu"
+    if kind != want:
+        found.append(_at(manifest, "latte registry fetch --instance-kind", _wrong_kind(kind, want)))
+    annotations = manifest.doc.get("spec", {}).get("template", {}).get("metadata", {})
+    if not (annotations.get("annotations") or {}).get(_CHECKSUM):
+        found.append(_at(manifest, f"spec.template.metadata.annotations.{_CHECKSUM}", _NO_SUM))
+    return found
+
+
+_CHECKSUM = "latte.dev/delivery-checksum"
+_NO_FETCH = "no init container runs `latte registry fetch`: Triton would start on unverified models"
+_NO_SUM = "missing: a new pinned version or digest would not roll Triton"
+
+
+def _wrong_repo(repo: str, dest: str) -> str:
+    return f"is {repo!r}, must be the emptyDir the fetch step writes (--dest {dest!r})"
+
+
+def _wrong_kind(kind: str, want: str) -> str:
+    return f"is {kind!r} but the Triton container runs on {want}: take it from triton.gpu.enabled"
+
+
+def _command(container: Mapping[str, Any]) -> list[str]:
+    return [str(x) for x in (container.get("command") or ())] + [
+        str(x) for x in (container.get("args") or ())
+    ]
+
+
+def _is_fetch(container: Mapping[str, Any]) -> bool:
+    words = _command(container)
+    return any(words[i : i + 2] == ["registry", "fetch"] for i in range(len(words)))
+
+
+def _flag(words: list[str], name: str) -> str:
+    for i, word in enumerate(words):
+        if word.startswith(name + "="):
+            return word.split("=", 1)[1]
+        if word == name and i + 1 < len(words):
+            return words[i + 1]
+    return ""
+
+
+def _on_empty_dir(spec: Mapping[str, Any], container: Mapping[str, Any], path: str) -> bool:
+    mounts = {m.get("mountPath"): m.get("name") for m in container.get("volumeMounts") or ()}
+    volumes = {v.get("name"): v for v in spec.get("volumes") or ()}
+    return "emptyDir" in (volumes.get(mounts.get(path)) or {})
+
+
 RULES: Mapping[str, ManifestRule] = {
     "image-pinned": image_pinned,
     "resources-bounded": resources_bounded,
@@ -170,6 +237,7 @@ RULES: Mapping[str, ManifestRule] = {
     "zone-spread": spread_over_zones,
     "gpu-scheduling": gpu_scheduling,
     "no-literal-secrets": no_literal_secrets,
+    "triton-delivery": triton_delivery,
 }
 
 

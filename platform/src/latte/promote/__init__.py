@@ -1,7 +1,8 @@
 """Promotion and rollback by pull request: dev -> staging -> production, git as the record.
 
-``latte promote``/``latte rollback`` copy a release file forward or back on a new branch (one
-commit with trailers), push it and open a pull request on the forge; ``latte status`` shows
+``latte promote``/``latte rollback`` copy a release file forward or back (``--weight`` moves a
+canary's weight inside one env) on a new branch (one commit with trailers), push it and open a
+pull request on the forge; ``latte status`` shows
 what each environment pins and what is pending. The chain and its policies live in
 ``gitops/promotion.yaml``.
 """
@@ -19,6 +20,7 @@ from latte.promote.release import ModelPin, ReleaseInfo, history_path, release_p
 from latte.promote.rollback import previous_release, rollback, rollback_branch
 from latte.promote.status import EnvStatus, cluster_lines, collect_status, read_cluster
 from latte.promote.verify import record_current, verify
+from latte.promote.weight import move_weight, reweighted, weight_branch
 
 __all__ = [
     "CHAIN_FILE",
@@ -45,6 +47,7 @@ __all__ = [
     "collect_status",
     "history_path",
     "make_forge",
+    "move_weight",
     "parse_chain",
     "parse_duration",
     "previous_release",
@@ -53,7 +56,9 @@ __all__ = [
     "read_cluster",
     "record_current",
     "release_path",
+    "reweighted",
     "rollback",
     "rollback_branch",
     "verify",
+    "weight_branch",
 ]

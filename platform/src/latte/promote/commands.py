@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from latte.config import Settings
+from latte.errors import UsageError
 from latte.promote.errors import ForgeError, PromoteError
 from latte.promote.forge import Forge, make_forge
 from latte.promote.git import Git
@@ -22,6 +23,7 @@ from latte.promote.promote import promote
 from latte.promote.rollback import rollback
 from latte.promote.status import cluster_lines, collect_status, status_lines
 from latte.promote.verify import record_current, verify
+from latte.promote.weight import FULL, move_weight
 
 __all__ = ["register"]
 
@@ -36,6 +38,18 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--approved-by", default="", help="reviewer approving (required where the policy says so)"
+    )
+    parser.add_argument(
+        "--weight",
+        type=_weight,
+        default=None,
+        metavar="N",
+        help="move the canary in --to ENV to N percent (0-99) instead of promoting into it",
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="move the canary in --to ENV to 100%%: it becomes the only, stable version",
     )
     parser.add_argument(
         "--verify",
@@ -84,14 +98,32 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-push", action="store_true", help="commit the branch locally only")
 
 
+def _weight(text: str) -> int:
+    if not text.isdigit() or int(text) > 99:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole percent from 0 to 99 (use --full for 100)"
+        )
+    return int(text)
+
+
 def _promote(args: argparse.Namespace, settings: Settings) -> int:
     if args.verify is not None:
         with _workspace(args, settings, push=False) as ws:
             return _verify(ws, args)
     if not args.target:
         raise PromoteError("latte promote needs --to <env> (or --verify)")
+    weight = FULL if args.full else args.weight
+    if args.full and args.weight is not None:
+        raise UsageError("give either --weight N or --full, not both")
+    if weight is not None and args.source:
+        raise UsageError("--weight/--full move the canary inside --to ENV; drop --from")
     with _workspace(args, settings) as ws:
-        outcome = promote(ws, target=args.target, source=args.source, approved_by=args.approved_by)
+        if weight is not None:
+            outcome = move_weight(ws, env=args.target, weight=weight, approved_by=args.approved_by)
+        else:
+            outcome = promote(
+                ws, target=args.target, source=args.source, approved_by=args.approved_by
+            )
         _print(outcome, ws)
     return 0
 

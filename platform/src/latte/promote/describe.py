@@ -19,7 +19,7 @@ __all__ = ["Move", "commit_message", "pull_body", "pull_title"]
 class Move:
     """One promotion or rollback: ``release`` replaces ``current`` in ``target``."""
 
-    action: str  # "promote" | "rollback"
+    action: str  # "promote" | "rollback" | "weight"
     target: str
     source: str  # the source env (promote) or the target env itself (rollback)
     source_commit: str  # gitops commit the release bytes were read from
@@ -27,20 +27,24 @@ class Move:
     current: ReleaseInfo
     approved_by: str = ""
     reason: str = ""
+    weight: int | None = None  # a weight move: the canary's new percent (100: full cut-over)
 
 
 def pull_title(move: Move) -> str:
+    if move.action == "weight":
+        what = "full cut-over to the canary" if move.weight == 100 else f"canary at {move.weight}%"
+        return f"weight({move.target}): {what} (release {move.release.id})"
     if move.action == "rollback":
         return f"rollback({move.target}): back to release {move.release.id} from {move.current.id}"
     return f"promote({move.target}): release {move.release.id} from {move.source}"
 
 
 def commit_message(move: Move) -> str:
-    summary = (
-        f"Restores {move.target}'s release.yaml byte for byte as of release {move.release.id}."
-        if move.action == "rollback"
-        else f"Copies {move.source}'s release.yaml to {move.target} unchanged."
-    )
+    summary = {
+        "rollback": f"Restores {move.target}'s release.yaml byte for byte as of release "
+        f"{move.release.id}.",
+        "weight": f"Moves the canary weight in {move.target}'s release.yaml (routing only).",
+    }.get(move.action, f"Copies {move.source}'s release.yaml to {move.target} unchanged.")
     trailers = {
         "Argocd-reference-commit-sha": move.release.commit,
         "Latte-Action": move.action,
@@ -50,6 +54,7 @@ def commit_message(move: Move) -> str:
         "Latte-Target-Env": move.target,
         "Latte-Source-Commit": move.source_commit,
         "Latte-Models": _versions(move.release),
+        "Latte-Weight": "" if move.weight is None else str(move.weight),
         "Latte-Approved-By": move.approved_by,
         "Latte-Reason": move.reason.replace("\n", " "),
     }

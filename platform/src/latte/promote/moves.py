@@ -166,6 +166,8 @@ def _history(ws: Workspace, move: Move) -> bytes:
     }
     if move.action == "promote":
         entry["from"] = move.source
+    if move.weight is not None:
+        entry["weight"] = move.weight
     if move.reason:
         entry["reason"] = move.reason
     path = history_path(move.target)

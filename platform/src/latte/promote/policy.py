@@ -13,9 +13,16 @@ from typing import Protocol
 from latte.errors import LatteError
 from latte.promote.chain import EnvPolicy
 from latte.promote.errors import PromoteError
-from latte.promote.release import ModelPin, ReleaseInfo
+from latte.promote.release import ReleaseInfo
 
-__all__ = ["Blocklist", "Candidate", "blocked_models", "check_policy", "human"]
+__all__ = [
+    "Blocklist",
+    "Candidate",
+    "blocked_models",
+    "check_move_policy",
+    "check_policy",
+    "human",
+]
 
 PASSED = "passed"
 
@@ -57,17 +64,35 @@ def check_policy(
     ]
 
 
+def check_move_policy(
+    policy: EnvPolicy, release: ReleaseInfo, approved_by: str, blocklist: Blocklist
+) -> list[str]:
+    """Every reason a weight move inside ``policy.name`` may not happen: gates, approval and
+    blocks as for a promotion (soak does not apply: the release already runs there)."""
+    candidate = Candidate(release=release, source=policy.name, landed_at=datetime.min,
+                          approved_by=approved_by)  # fmt: skip
+    return [
+        *_gate_reasons(policy, release),
+        *_approval_reasons(policy, candidate),
+        *(
+            f"{name} version {version} is blocked in the registry"
+            for name, version in blocked_models(release, blocklist)
+        ),
+    ]
+
+
 def blocked_models(release: ReleaseInfo, blocklist: Blocklist) -> list[tuple[str, int]]:
-    """The release's (name, version) pairs the registry blocks; fails closed on unknown ones."""
-    return [(pin.name, pin.version) for pin in release.models.values() if _blocked(pin, blocklist)]
+    """The (name, version) pairs the release serves (canary stables and shadows included) that
+    the registry blocks; fails closed on unknown ones."""
+    return [(n, v) for n, v in release.routed() if _blocked(n, v, blocklist)]
 
 
-def _blocked(pin: ModelPin, blocklist: Blocklist) -> bool:
+def _blocked(name: str, version: int, blocklist: Blocklist) -> bool:
     try:
-        return blocklist.is_blocked(pin.name, pin.version)
+        return blocklist.is_blocked(name, version)
     except LatteError as exc:
         raise PromoteError(
-            f"cannot check whether {pin.name} version {pin.version} is blocked: {exc}"
+            f"cannot check whether {name} version {version} is blocked: {exc}"
         ) from exc
 
 

@@ -9,6 +9,9 @@ from latte.promote.errors import PolicyError, PromoteError
 from latte.promote.moves import Outcome, Workspace, existing, open_move, read_release
 from latte.promote.policy import Candidate, check_policy, human
 from latte.promote.release import release_path
+from latte.release import yamlfile
+from latte.release.errors import ReleaseError
+from latte.release.routing import check_release
 
 __all__ = ["promote", "promotion_branch"]
 
@@ -49,12 +52,21 @@ def _move(ws: Workspace, target: str, source: str, approved_by: str) -> tuple[Mo
     data, release = read_release(ws, expected)
     if not release.id:
         raise PromoteError(f"{expected} has no release yet; run `latte release` first")
+    _check_routing(release_path(expected), data)
     current_data, current = read_release(ws, target)
     move = Move(
         action="promote", target=target, source=expected, source_commit=ws.base_commit,
         release=release, current=current, approved_by=approved_by,
     )  # fmt: skip
     return move, data, current_data
+
+
+def _check_routing(where: str, data: bytes) -> None:
+    """Refuse to copy a release whose routing the delivery step or the gateway would refuse."""
+    try:
+        check_release(where, yamlfile.plain(yamlfile.loads(data.decode("utf-8"), where)))
+    except (ReleaseError, UnicodeDecodeError) as exc:
+        raise PromoteError(str(exc)) from exc
 
 
 def _check(ws: Workspace, move: Move) -> list[str]:

@@ -14,6 +14,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from latte.promote.errors import PromoteError
+from latte.release.routing import routed_versions
 
 __all__ = ["ModelPin", "ReleaseInfo", "env_dir", "history_path", "release_path"]
 
@@ -50,6 +51,7 @@ class ReleaseInfo:
     gates: Mapping[str, str]
     models: Mapping[str, ModelPin]
     bench: Mapping[str, Mapping[str, Any]]
+    routing: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def parse(cls, data: bytes, where: str) -> ReleaseInfo:
@@ -66,6 +68,7 @@ class ReleaseInfo:
             gates={str(k): str(v) for k, v in _mapping(release, "gates", where).items()},
             models=_models(_mapping(doc, "models", where), where),
             bench={str(k): dict(v or {}) for k, v in _mapping(doc, "bench", where).items()},
+            routing={str(k): dict(v or {}) for k, v in _mapping(doc, "routing", where).items()},
         )
 
     @classmethod
@@ -74,6 +77,17 @@ class ReleaseInfo:
 
     def model_versions(self) -> dict[str, int]:
         return {name: pin.version for name, pin in sorted(self.models.items())}
+
+    def routed(self) -> list[tuple[str, int]]:
+        """Every (model, version) the env serves: the newest release of each model plus
+        every version its routing references (a canary's stable, a shadow)."""
+        found = set(self.model_versions().items())
+        for name, route in self.routing.items():
+            try:
+                found.update((name, v) for v in routed_versions(route))
+            except (KeyError, TypeError, ValueError):
+                continue  # a malformed route is refused by check_release, not here
+        return sorted(found)
 
 
 def _mapping(doc: Any, key: str, where: str) -> Mapping[str, Any]:

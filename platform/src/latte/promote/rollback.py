@@ -82,9 +82,9 @@ def previous_release(
 
 
 def _block_bad(ws: Workspace, bad: ReleaseInfo, good: ReleaseInfo, reason: str) -> list[str]:
-    keep = set(good.model_versions().items())
+    keep = set(good.routed())
     blocked = []
-    for name, version in bad.model_versions().items():
+    for name, version in bad.routed():
         if (name, version) in keep:
             continue
         if not ws.blocklist.is_blocked(name, version):

@@ -8,9 +8,11 @@ it names, and the policy must still hold now.
 
 from __future__ import annotations
 
+from latte.promote.errors import PromoteError
 from latte.promote.moves import Workspace
-from latte.promote.policy import Candidate, blocked_models, check_policy
+from latte.promote.policy import Candidate, blocked_models, check_move_policy, check_policy
 from latte.promote.release import ReleaseInfo, release_path
+from latte.promote.weight import reweighted
 
 __all__ = ["changed_envs", "record_current", "verify"]
 
@@ -56,7 +58,7 @@ def _verify_env(ws: Workspace, commit: str, env: str, pull: int) -> list[str]:
     writer = ws.git.file_log(commit, path)[0]
     trailers = ws.git.trailers(writer)
     action = trailers.get("Latte-Action", "")
-    if action not in {"promote", "rollback"} or trailers.get("Latte-Target-Env") != env:
+    if action not in {"promote", "rollback", "weight"} or trailers.get("Latte-Target-Env") != env:
         return [f"{path} was changed by {writer[:12]}, not by `latte promote` or `latte rollback`"]
     if trailers.get("Latte-Release-Id") != release.id:
         return [
@@ -64,7 +66,33 @@ def _verify_env(ws: Workspace, commit: str, env: str, pull: int) -> list[str]:
         ]
     if action == "rollback":
         return _verify_rollback(ws, path, data, release, trailers)
+    if action == "weight":
+        return _verify_weight(ws, env, data, release, trailers, pull)
     return _verify_promotion(ws, env, data, release, trailers, pull)
+
+
+def _verify_weight(
+    ws: Workspace, env: str, data: bytes, release: ReleaseInfo, trailers: dict[str, str], pull: int
+) -> list[str]:
+    """The file is the env's own file at ``Latte-Source-Commit`` with only the canary moved to
+    ``Latte-Weight`` (recomputed here), and gates, approval and blocks still hold."""
+    path, source_commit = release_path(env), trailers.get("Latte-Source-Commit", "")
+    before = ws.git.show(source_commit, path) if source_commit else None
+    weight = trailers.get("Latte-Weight", "")
+    if before is None or not weight.isdigit():
+        return [f"weight move without its source file or weight ({source_commit[:12] or '?'})"]
+    try:
+        expected = reweighted(before, path, int(weight))
+    except PromoteError as exc:
+        return [str(exc)]
+    if expected != data:
+        return [f"{path} is not {source_commit[:12]}'s file with the canary at {weight}% (edited?)"]
+    approved = trailers.get("Latte-Approved-By", "")
+    policy = ws.chain.policy(env)
+    problems = check_move_policy(policy, release, approved, ws.blocklist)
+    if policy.approval and ws.forge is not None and pull and not ws.forge.approvals(pull):
+        problems.append(f"pull request #{pull} has no approving review")
+    return problems
 
 
 def _verify_rollback(

@@ -70,7 +70,7 @@ def download_tree(store: ArtifactStore, digest: str, dest: Path) -> Manifest:
     try:
         tree = hashlib.sha256()
         for entry in manifest.files:
-            target = staging / entry.path
+            target = _inside(staging, entry.path, store)
             target.parent.mkdir(parents=True, exist_ok=True)
             store.get_file(blob_key(entry.sha256), target)
             _check_blob(store, entry.sha256, target)
@@ -91,6 +91,17 @@ def copy_tree(source: ArtifactStore, target: ArtifactStore, digest: str) -> Mani
         manifest = download_tree(source, digest, folder)
         upload_tree(target, folder, manifest)
     return manifest
+
+
+def _inside(staging: Path, rel: str, store: ArtifactStore) -> Path:
+    # Manifest paths are checked when parsed; this also catches a symlink met on the way.
+    target = staging / rel
+    if not target.parent.resolve().is_relative_to(staging.resolve()):
+        raise IntegrityError(
+            f"file {rel!r} of a manifest in {store.describe()} resolves outside the download "
+            "folder; the store is corrupt: restore it from a backup"
+        )
+    return target
 
 
 def _check_blob(store: ArtifactStore, expected: str, path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -283,11 +283,23 @@ class Registry:
         download_tree(self.store, target.digest, dest)
         return dest
 
-    def export_repository(self, dest: str | Path, selectors: Sequence[str] = ()) -> ExportResult:
-        """Write a Triton model repository for ``selectors`` (default: latest of each model)."""
+    def export_repository(
+        self,
+        dest: str | Path,
+        selectors: Sequence[str] = (),
+        *,
+        keep: Mapping[str, Set[int]] | None = None,
+        guards: Sequence[Path] = (),
+    ) -> ExportResult:
+        """Write a Triton model repository for ``selectors`` (default: latest of each model).
+
+        ``keep``: versions an export must not delete (rollback targets); ``guards``: folders it
+        must never replace (the project root is always one when settings are known).
+        """
         from latte.registry.export import export_repository
 
-        return export_repository(self, dest, selectors)
+        protected = [*guards, *([self.settings.root] if self.settings else [])]
+        return export_repository(self, dest, selectors, keep=keep, guards=protected)
 
 
 def open_registry(

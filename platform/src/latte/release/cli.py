@@ -5,14 +5,19 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import re
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from latte.release import yamlfile
+from latte.release.canary import resolve_canary
 from latte.release.content import build_content
+from latte.release.devices import check_devices, gpu_enabled
 from latte.release.errors import GateFailedError, ReleaseError
 from latte.release.gates import GateInputs, evaluate_gates
-from latte.release.inputs import read_bench, read_builds, resolve_models
+from latte.release.inputs import BuiltModel, point_current, read_bench, read_builds, resolve_models
+from latte.release.routing import check_release
 from latte.release.schema import check_against_chart
 from latte.release.source import ENVS_PATH, read_source
 from latte.release.writer import ReleaseOutcome, write_release
@@ -51,7 +56,28 @@ def register(subparsers: Any) -> None:
         metavar="sha256:HEX",
         help="pin the gateway image by digest (CI passes the pushed digest)",
     )
+    parser.add_argument(
+        "--canary",
+        type=_percent,
+        default=None,
+        metavar="PERCENT",
+        help="keep each model's stable version and send PERCENT (1-99) to the new one "
+        "(default: a full cut-over to the new versions)",
+    )
+    parser.add_argument(
+        "--shadow",
+        action="store_true",
+        help="also mirror every request to the new version (alone: weight 0, mirror only)",
+    )
     parser.set_defaults(handler=_handle)
+
+
+def _percent(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 99:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole percent from 1 to 99 (100 is the default full cut-over)"
+        )
+    return int(text)
 
 
 def _handle(args: argparse.Namespace, settings: Settings) -> int:
@@ -60,9 +86,11 @@ def _handle(args: argparse.Namespace, settings: Settings) -> int:
             f"--gateway-digest {args.gateway_digest!r} is not sha256:<64 hex>; "
             "pass the digest the registry returned for the pushed image"
         )
+    canary = args.canary if args.canary is not None else (0 if args.shadow else None)
     outcome = release(
-        settings, env=args.env, gateway_image=args.gateway_image, gateway_digest=args.gateway_digest
-    )
+        settings, env=args.env, gateway_image=args.gateway_image,
+        gateway_digest=args.gateway_digest, canary=canary, shadow=args.shadow,
+    )  # fmt: skip
     print(describe(outcome, settings))
     return 0
 
@@ -73,10 +101,16 @@ def release(
     env: str = "dev",
     gateway_image: str | None = None,
     gateway_digest: str = "",
+    canary: int | None = None,
+    shadow: bool = False,
     registry: Callable[[Settings], Any] | None = None,
     now: dt.datetime | None = None,
 ) -> ReleaseOutcome:
-    """Check the gates for the source commit, then write the env's release (if it changed)."""
+    """Check the gates for the source commit, then write the env's release (if it changed).
+
+    ``canary`` (a percent; 0 with ``shadow``) keeps each model's stable version beside the new
+    one. Every refusal happens before anything is written (files or registry aliases).
+    """
     env_dir = settings.root / ENVS_PATH / env
     if not env_dir.is_dir():
         raise ReleaseError(f"no environment folder {ENVS_PATH}/{env}; choose one that exists")
@@ -101,17 +135,47 @@ def release(
         raise GateFailedError(
             f"gate {names} did not pass for commit {source.sha[:12]}: {failed[0].reason}"
         )
+    where = f"{ENVS_PATH}/{env}/release.yaml"
     with _open(settings, registry) as lookup:
         models = resolve_models(builds, lookup, env)
-    content = build_content(
-        commit=source.sha,
-        gates=["tests", "security", "quality", "slo"],
-        models=models,
-        benches=benches,
-        images=_images(env_dir, source.sha, gateway_image, gateway_digest),
-    )
-    check_against_chart(settings.root, content)
+        plan = None
+        if canary is not None:
+            current = _current(env_dir)
+            plan = resolve_canary(current, where, models, lookup, percent=canary, shadow=shadow)
+        content = build_content(
+            commit=source.sha,
+            gates=["tests", "security", "quality", "slo"],
+            models=models,
+            benches=benches,
+            images=_images(env_dir, source.sha, gateway_image, gateway_digest),
+            canary=plan,
+        )
+        check_against_chart(settings.root, content)
+        check_release(where, content)
+        _check_devices(settings.root, env, models, lookup)
+        point_current(models, lookup, env)
     return write_release(env_dir, content, now=now or dt.datetime.now(dt.UTC))
+
+
+def _current(env_dir: Any) -> dict[str, Any]:
+    path = env_dir / "release.yaml"
+    return yamlfile.plain(yamlfile.load(path)) if path.is_file() else {}
+
+
+def _check_devices(root: Any, env: str, models: list[BuiltModel], lookup: Any) -> None:
+    """Refuse a GPU-only model config for a CPU env (the stable side was checked when it was
+    released there)."""
+    gpu, values = gpu_enabled(root, env)
+    if gpu:
+        return
+    configs = {}
+    with tempfile.TemporaryDirectory(prefix="latte-release-") as tmp:
+        for model in models:
+            tree = lookup.fetch(model.name, model.version, Path(tmp) / model.name)
+            config = tree / "config.pbtxt"
+            text = config.read_text(encoding="utf-8") if config.is_file() else ""
+            configs[(model.name, model.version)] = text
+    check_devices(values, gpu, configs)
 
 
 def _open(settings: Settings, factory: Callable[[Settings], Any] | None) -> Any:

@@ -6,17 +6,27 @@ the writer when this content differs from what the env file already pins.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from latte.release.inputs import BuiltModel, read_json_object
+from latte.release.routing import STICKY_HEADER, canary_route, full_route
 
-__all__ = ["STICKY_HEADER", "bench_entries", "build_content", "next_release_id"]
+__all__ = ["STICKY_HEADER", "Canary", "bench_entries", "build_content", "next_release_id"]
 
-# latte_serving.routing.DEFAULT_STICKY_HEADER: the gateway's default request-key header.
-STICKY_HEADER = "x-latte-route-key"
+
+@dataclasses.dataclass(frozen=True)
+class Canary:
+    """A canary release: ``percent`` of the traffic to the new versions, the rest to each
+    model's ``stable`` version (model -> (version, digest)); ``shadow`` also mirrors every
+    request to the new version."""
+
+    percent: int
+    stable: Mapping[str, tuple[int, str]]
+    shadow: bool = False
 
 
 def build_content(
@@ -26,37 +36,46 @@ def build_content(
     models: Sequence[BuiltModel],
     benches: Mapping[str, Path],
     images: Mapping[str, Mapping[str, str]],
+    canary: Canary | None = None,
 ) -> dict[str, Any]:
-    """Everything the release file pins, except its id and creation time."""
+    """Everything the release file pins, except its id and creation time.
+
+    Without ``canary`` every model cuts over fully to its new version; with it, each model
+    keeps its stable version and the new one gets ``canary.percent``. ``models.<m>.artifacts``
+    holds the digest of every version the routing references.
+    """
     bench, capacity = bench_entries(benches)
+    routes = {m.name: _route(m, canary) for m in models}
     return {
         "release": {"commit": commit, "gates": dict.fromkeys(gates, "passed")},
-        "models": {m.name: _model(m) for m in models},
+        "models": {m.name: _model(m, canary) for m in models},
         "images": {name: dict(image) for name, image in images.items()},
-        "routing": {m.name: _route(m) for m in models},
+        "routing": routes,
         "bench": bench,
         "capacity": capacity,
     }
 
 
-def _model(model: BuiltModel) -> dict[str, Any]:
+def _model(model: BuiltModel, canary: Canary | None) -> dict[str, Any]:
+    artifacts = {str(model.version): model.digest}
+    if canary is not None:
+        version, digest = canary.stable[model.name]
+        artifacts = {str(version): digest, **artifacts}
     return {
         "version": model.version,
         "digest": model.digest,
+        "artifacts": dict(sorted(artifacts.items(), key=lambda item: int(item[0]))),
         "framework": model.framework,
         "aliases": list(model.aliases),
         "metrics": dict(model.metrics),
     }
 
 
-def _route(model: BuiltModel) -> dict[str, Any]:
-    # A dev release cuts over fully; canary weights are set when promoting.
-    return {
-        "stable": model.version,
-        "versions": {str(model.version): 100},
-        "stickyHeader": STICKY_HEADER,
-        "shadow": None,
-    }
+def _route(model: BuiltModel, canary: Canary | None) -> dict[str, Any]:
+    if canary is None:
+        return full_route(model.version)
+    stable = canary.stable[model.name][0]
+    return canary_route(stable, model.version, canary.percent, shadow=canary.shadow)
 
 
 def bench_entries(benches: Mapping[str, Path]) -> tuple[dict[str, Any], dict[str, Any]]:

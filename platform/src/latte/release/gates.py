@@ -98,7 +98,22 @@ def slo_gate(inputs: GateInputs) -> GateResult:
         if report.get("status") != "passed":
             message = (report.get("slo") or {}).get("message", f"status {report.get('status')!r}")
             return GateResult("slo", False, f"{path}: {message}")
+        mismatch = _measured_other_bytes(name, report, _json(inputs.models[name]))
+        if mismatch:
+            return GateResult("slo", False, f"{path}: {mismatch}")
     return GateResult("slo", bool(inputs.models), "" if inputs.models else "no model built")
+
+
+def _measured_other_bytes(name: str, bench: Mapping[str, Any], build: Mapping[str, Any]) -> str:
+    """Why the bench does not speak for the release (it measured another digest), or ""."""
+    measured, released = bench.get("digest"), build.get("artifact_digest")
+    if measured is None or measured == released:
+        # a bench.json from before benches named their digest: the device/SLO gate still holds
+        return ""
+    return (
+        f"the bench measured {name} {measured} but the release pins {released}; "
+        "re-run `latte bench` on the released repository"
+    )
 
 
 GATES: Mapping[str, Gate] = {

@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from latte.release.errors import ReleaseError
 
-__all__ = ["BuiltModel", "ModelLookup", "read_bench", "read_builds", "resolve_models"]
+__all__ = [
+    "BuiltModel",
+    "ModelLookup",
+    "point_current",
+    "read_bench",
+    "read_builds",
+    "resolve_models",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +46,10 @@ class ModelLookup(Protocol):
 
     def set_alias(self, name: str, alias: str, version: int) -> Any: ...
 
+    def get(self, name: str, version: int) -> Any: ...
+
+    def fetch(self, name: str, version: int, dest: Path) -> Path: ...
+
 
 def read_builds(build_dir: Path) -> dict[str, Path]:
     """``{name: metrics.json}`` for every built model."""
@@ -52,7 +63,8 @@ def read_bench(build_dir: Path, names: list[str]) -> dict[str, Path]:
 
 
 def resolve_models(builds: Mapping[str, Path], registry: ModelLookup, env: str) -> list[BuiltModel]:
-    """Each build's registered version; point ``<env>:current`` at it (once) and record aliases."""
+    """Each build's registered version, with the aliases it will have once ``<env>:current``
+    points at it (:func:`point_current` moves them, after every check passed)."""
     models = []
     for name, path in sorted(builds.items()):
         report = read_json_object(path, "rebuild the model")
@@ -68,10 +80,7 @@ def resolve_models(builds: Mapping[str, Path], registry: ModelLookup, env: str) 
                 f"{name} version {version.version} is blocked in the registry "
                 f"({version.blocked_reason}); fix the model and rebuild"
             )
-        alias = f"{env}:current"
-        if registry.aliases(name).get(alias) != version.version:
-            registry.set_alias(name, alias, version.version)
-        aliases = sorted(a for a, v in registry.aliases(name).items() if v == version.version)
+        held = {a for a, v in registry.aliases(name).items() if v == version.version}
         metrics = {
             k: float(v)
             for k, v in sorted((report.get("metrics") or {}).items())
@@ -79,8 +88,16 @@ def resolve_models(builds: Mapping[str, Path], registry: ModelLookup, env: str) 
         }
         framework = str(report.get("framework") or version.lineage.get("framework", ""))
         models.append(BuiltModel(name, version.version, version.digest, framework, metrics,
-                                 tuple(aliases)))  # fmt: skip
+                                 tuple(sorted(held | {f"{env}:current"}))))  # fmt: skip
     return models
+
+
+def point_current(models: Sequence[BuiltModel], registry: ModelLookup, env: str) -> None:
+    """Point each model's ``<env>:current`` alias at its released version (once)."""
+    alias = f"{env}:current"
+    for model in models:
+        if registry.aliases(model.name).get(alias) != model.version:
+            registry.set_alias(model.name, alias, model.version)
 
 
 def read_json_object(path: Path, fix: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from latte.release.errors import ReleaseError
 
-__all__ = ["dump", "load", "plain", "to_yaml", "update_in_place", "write_atomic"]
+__all__ = ["dump", "load", "loads", "plain", "to_yaml", "update_in_place", "write_atomic"]
 
 # Strings that must stay strings for every YAML reader (ids, digests, commits, version keys).
 _QUOTED_KEYS = frozenset({"id", "created", "commit", "digest", "tag"})
@@ -45,10 +45,19 @@ def _represent_null(representer: Any, _: None) -> Any:
 def load(path: Path) -> Any:
     """The round-trip document of ``path`` ({} for an empty file)."""
     try:
-        data = _yaml().load(path.read_text(encoding="utf-8"))
-    except (OSError, YAMLError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ReleaseError(f"{path}: cannot read ({exc}); restore it from git") from exc
+    return loads(text, str(path))
+
+
+def loads(text: str, where: str) -> Any:
+    """The round-trip document of ``text`` ({} when empty); ``where`` names it in errors."""
+    try:
+        data = _yaml().load(text)
+    except YAMLError as exc:
         reason = " ".join(str(exc).split())
-        raise ReleaseError(f"{path}: cannot read ({reason}); restore it from git") from exc
+        raise ReleaseError(f"{where}: cannot read ({reason}); restore it from git") from exc
     return CommentedMap() if data is None else data
 
 

@@ -62,11 +62,11 @@ def test_a_planted_missing_limit_fails_naming_file_and_key(gitops_repo, capsys):
 
 def test_a_planted_secret_value_fails_naming_file_and_key(gitops_repo, capsys):
     values = gitops_repo / "gitops/envs/dev/values.yaml"
-    _edit(values, lambda d: d["triton"]["modelRepository"].update(secretKey="s3cr3t-value"))
+    _edit(values, lambda d: d["triton"].update(artifactStore={"secretKey": "s3cr3t-value"}))
     code, out, _ = _check(gitops_repo, capsys, "--env", "dev")
     assert code == 1
     assert (
-        "gitops/envs/dev/values.yaml: triton.modelRepository.secretKey: looks like a secret" in out
+        "gitops/envs/dev/values.yaml: triton.artifactStore.secretKey: looks like a secret" in out
     )
 
 
@@ -132,11 +132,10 @@ def test_production_renders_the_promised_shape(gitops_repo, helm):
     container = pod["containers"][0]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
     assert pod["priorityClassName"] == "latte-gpu"
-    assert (
-        "--model-repository=s3://minio.latte-system.svc:9000/latte-models/production"
-        in container["args"]
-    )
-    secret_env = {e["name"]: e for e in container["env"] if "valueFrom" in e}
+    assert "--model-repository=/models" in container["args"]
+    assert "env" not in container  # the S3 credentials go to the fetch init container only
+    (fetch,) = pod["initContainers"]
+    secret_env = {e["name"]: e for e in fetch["env"] if "valueFrom" in e}
     assert set(secret_env) == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
     hpa = next(
         d for d in by_kind["HorizontalPodAutoscaler"] if d["metadata"]["name"].endswith("triton")

@@ -75,6 +75,25 @@ def release_text(release_id: str, models: dict[str, int], *, gates: str = "passe
     return "\n".join(lines) + "\n"
 
 
+def canary_text(
+    release_id: str, stable: int, canary: int, weight: int, shadow: bool = False
+) -> str:
+    """A dev release of digits as `latte release --canary` writes it: ``stable`` kept,
+    ``canary`` (the newest) at ``weight`` percent, both digests under ``artifacts``."""
+    text = release_text(release_id, {"digits": canary})
+    pinned = f'    digest: "sha256:{str(canary) * 64}"\n'
+    artifacts = (
+        f'    artifacts: {{"{stable}": "sha256:{str(stable) * 64}", '
+        f'"{canary}": "sha256:{str(canary) * 64}"}}\n'
+    )
+    route = (
+        f'  digits: {{stable: {stable}, versions: {{"{stable}": {100 - weight}, "{canary}": '
+        f"{weight}}}, stickyHeader: x-latte-route-key, shadow: {canary if shadow else 'null'}}}\n"
+    )
+    text = text.replace(pinned, pinned + artifacts)
+    return text.replace("bench:\n", "routing:\n" + route + "bench:\n")
+
+
 def make_repo(tmp_path: Path) -> Path:
     remote = tmp_path / "remote.git"
     work = tmp_path / "work"

@@ -179,6 +179,7 @@ def test_a_release_written_by_latte_release_moves_unchanged(work, workspace):
     content = {
         "release": {"commit": "a" * 40, "gates": {"tests": "passed", "security": "passed"}},
         "models": {"digits": {"version": 2, "digest": "sha256:" + "b" * 64,
+                              "artifacts": {"2": "sha256:" + "b" * 64},
                               "framework": "pytorch", "aliases": ["dev:current"],
                               "metrics": {"f1_macro": 0.97}}},
         "images": {"gateway": {"repository": "ghcr.io/example/latte-gateway", "tag": "a" * 40,

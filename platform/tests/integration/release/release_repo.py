@@ -44,11 +44,17 @@ def settings(root: Path):
     return load_settings(root=root, environ={})
 
 
-def build_model(root: Path, name: str = "digits", weights: bytes = b"onnx-v1", f1: float = 0.97):
+def build_model(
+    root: Path,
+    name: str = "digits",
+    weights: bytes = b"onnx-v1",
+    f1: float = 0.97,
+    config: str = "",
+):
     """What `latte build` leaves: an exported tree, its metrics.json, and a registry version."""
     tree = root / "build" / "model-repository" / name
     (tree / "1").mkdir(parents=True, exist_ok=True)
-    (tree / "config.pbtxt").write_text(f'name: "{name}"\n')
+    (tree / "config.pbtxt").write_text(config or f'name: "{name}"\n')
     (tree / "1" / "model.onnx").write_bytes(weights)
     digest = tree_digest(tree)
     folder = root / "build" / "models" / name

@@ -142,6 +142,19 @@ def test_a_failed_slo_is_refused(repo):
         release(settings(repo), now=NOW)
 
 
+def test_a_bench_of_other_bytes_is_refused_naming_both_digests(repo):
+    bench = repo / "build" / "bench" / "digits" / "bench.json"
+    report = json.loads(bench.read_text())
+    released = json.loads((repo / "build/models/digits/metrics.json").read_text())
+    other = "sha256:" + "e" * 64
+    bench.write_text(json.dumps({**report, "version": 1, "digest": other}))
+    pattern = f"measured digits {other} but the release pins {released['artifact_digest']}"
+    with pytest.raises(GateFailedError, match=pattern):
+        release(settings(repo), now=NOW)
+    bench.write_text(json.dumps({**report, "digest": released["artifact_digest"]}))
+    assert release(settings(repo), now=NOW).changed
+
+
 def test_uncommitted_source_changes_are_refused(repo):
     (repo / "app.py").write_text("print('v2')\n")
     with pytest.raises(GateFailedError, match=r"uncommitted changes \(app.py\)"):
@@ -192,7 +205,8 @@ def test_the_released_env_renders_and_passes_policy(repo):
     gateway = next(m.doc for m in manifests if m.name == "Deployment/latte-dev-gateway")
     image = gateway["spec"]["template"]["spec"]["containers"][0]["image"]
     assert image == f"ghcr.io/example/latte-gateway:{git(repo, 'rev-parse', 'HEAD')}"
-    routing = next(m.doc for m in manifests if m.kind == "ConfigMap")["data"]["routing.yaml"]
+    routing = next(m.doc for m in manifests if m.name == "ConfigMap/latte-dev-gateway-routing")
+    routing = routing["data"]["routing.yaml"]
     assert YAML(typ="safe").load(routing) == {
         "models": {
             "digits": {"stable": 1, "weights": {1: 100}, "sticky_header": "x-latte-route-key"}

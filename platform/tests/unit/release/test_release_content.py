@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from latte.release.content import bench_entries, build_content, next_release_id
+from latte.release.content import Canary, bench_entries, build_content, next_release_id
 from latte.release.errors import ReleaseError
 from latte.release.inputs import BuiltModel
 
@@ -84,6 +84,7 @@ def test_content_routes_all_traffic_to_the_released_version():
     assert content["models"]["digits"] == {
         "version": 3,
         "digest": "sha256:" + "a" * 64,
+        "artifacts": {"3": "sha256:" + "a" * 64},
         "framework": "pytorch",
         "aliases": ["dev:current"],
         "metrics": {"f1": 0.9},
@@ -94,3 +95,29 @@ def test_content_routes_all_traffic_to_the_released_version():
         "stickyHeader": "x-latte-route-key",
         "shadow": None,
     }
+
+
+def test_a_canary_keeps_the_stable_version_and_pins_both_digests():
+    new, old = "sha256:" + "b" * 64, "sha256:" + "a" * 64
+    model = BuiltModel("digits", 12, new, "pytorch", {}, ())
+    content = build_content(
+        commit="c" * 40, gates=[], models=[model], benches={}, images={},
+        canary=Canary(percent=10, stable={"digits": (9, old)}),
+    )  # fmt: skip
+    assert content["models"]["digits"]["artifacts"] == {"9": old, "12": new}  # numeric order
+    assert (content["models"]["digits"]["version"], content["models"]["digits"]["digest"]) == (
+        12,
+        new,
+    )
+    assert content["routing"]["digits"] == {
+        "stable": 9,
+        "versions": {"9": 90, "12": 10},
+        "stickyHeader": "x-latte-route-key",
+        "shadow": None,
+    }
+    shadow = build_content(
+        commit="c" * 40, gates=[], models=[model], benches={}, images={},
+        canary=Canary(percent=0, stable={"digits": (9, old)}, shadow=True),
+    )  # fmt: skip
+    assert shadow["routing"]["digits"]["versions"] == {"9": 100, "12": 0}
+    assert shadow["routing"]["digits"]["shadow"] == 12

@@ -14,7 +14,8 @@ NOW = dt.datetime(2026, 11, 30, 5, 0, 0, tzinfo=dt.UTC)
 CONTENT = {
     "release": {"commit": "c" * 40, "gates": {"tests": "passed", "slo": "passed"}},
     "models": {
-        "digits": {"version": 3, "digest": "sha256:" + "d" * 64, "framework": "pytorch",
+        "digits": {"version": 3, "digest": "sha256:" + "d" * 64,
+                   "artifacts": {"3": "sha256:" + "d" * 64}, "framework": "pytorch",
                    "aliases": ["dev:current"], "metrics": {"f1_macro": 0.97}},
     },
     "images": {
@@ -38,6 +39,7 @@ models:
   digits:
     version: 3
     digest: "sha256:{"d" * 64}"
+    artifacts: {{"3": "sha256:{"d" * 64}"}}
     framework: pytorch
     aliases: ["dev:current"]
     metrics: {{f1_macro: 0.97}}
@@ -74,6 +76,30 @@ def test_first_release_from_the_empty_template_is_byte_exact(env):
     assert (outcome.release_id, outcome.changed) == ("2026.11.30.1", True)
     assert (env / "release.yaml").read_text() == EXPECTED
     assert (env / "history.yaml").read_text() == HISTORY
+
+
+def test_a_canary_after_it_is_a_minimal_byte_exact_edit(env):
+    write_release(env, CONTENT, now=NOW)
+    new, old = "sha256:" + "e" * 64, "sha256:" + "d" * 64
+    model = {**CONTENT["models"]["digits"], "version": 4, "digest": new,
+             "artifacts": {"3": old, "4": new}}  # fmt: skip
+    route = {"stable": 3, "versions": {"3": 90, "4": 10}, "stickyHeader": "x-latte-route-key",
+             "shadow": 4}  # fmt: skip
+    canary = {**CONTENT, "models": {"digits": model}, "routing": {"digits": route}}
+    outcome = write_release(env, canary, now=NOW + dt.timedelta(minutes=5))
+    assert (outcome.release_id, dict(outcome.models)) == ("2026.11.30.2", {"digits": 4})
+    expected = (
+        EXPECTED.replace('id: "2026.11.30.1"', 'id: "2026.11.30.2"')
+        .replace("05:00:00Z", "05:05:00Z")
+        .replace("version: 3", "version: 4")
+        .replace(f'digest: "{old}"', f'digest: "{new}"')
+        .replace(f'artifacts: {{"3": "{old}"}}', f'artifacts: {{"3": "{old}", "4": "{new}"}}')
+        .replace(
+            '{stable: 3, versions: {"3": 100}, stickyHeader: x-latte-route-key, shadow: null}',
+            '{stable: 3, versions: {"3": 90, "4": 10}, stickyHeader: x-latte-route-key, shadow: 4}',
+        )
+    )
+    assert (env / "release.yaml").read_text() == expected
 
 
 def test_a_second_identical_write_is_a_no_op(env):

@@ -93,6 +93,10 @@ class TritonProcess:
         """The server's process id while it runs (its python stubs are its children)."""
         return self._process.pid if self._process is not None else None
 
+    def poll(self) -> int | None:
+        """The server's exit code once it stopped on its own, else None (still running)."""
+        return self._process.poll() if self._process is not None else None
+
     @property
     def http_url(self) -> str:
         """``127.0.0.1:PORT``, the form tritonclient.http expects."""

@@ -1,0 +1,119 @@
+"""Routing in a release file: how the gateway splits a model's traffic between versions.
+
+One definition of the release routing rules (gitops/README.md), used by ``latte release``
+when it writes a release and by ``latte promote --weight`` when it moves a canary's weight:
+
+- ``versions`` maps a version (a string key) to a weight; the weights sum to 100;
+- ``stable`` is one of those versions; ``shadow`` is ``null`` or a version getting a copy;
+- every routed version (stable, each weighted version, shadow) has its digest in
+  ``models.<name>.artifacts``, so the delivery step can fetch and verify exactly those bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from latte.release.errors import ReleaseError
+
+__all__ = [
+    "STICKY_HEADER",
+    "canary_of",
+    "canary_route",
+    "check_release",
+    "full_route",
+    "routed_versions",
+    "with_weight",
+]
+
+# latte_serving.routing.DEFAULT_STICKY_HEADER: the gateway's default request-key header.
+STICKY_HEADER = "x-latte-route-key"
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def full_route(version: int) -> dict[str, Any]:
+    """All traffic to ``version`` (the default release: a full cut-over)."""
+    return {
+        "stable": version,
+        "versions": {str(version): 100},
+        "stickyHeader": STICKY_HEADER,
+        "shadow": None,
+    }
+
+
+def canary_route(stable: int, canary: int, percent: int, *, shadow: bool) -> dict[str, Any]:
+    """``stable`` keeps ``100 - percent``, ``canary`` gets ``percent`` (and, with ``shadow``,
+    a mirrored copy of every request)."""
+    return {
+        "stable": stable,
+        "versions": {str(stable): 100 - percent, str(canary): percent},
+        "stickyHeader": STICKY_HEADER,
+        "shadow": canary if shadow else None,
+    }
+
+
+def routed_versions(route: Mapping[str, Any]) -> list[int]:
+    """Every version ``route`` references, ascending: stable, weighted versions, shadow."""
+    found = {int(route["stable"]), *(int(v) for v in route.get("versions") or {})}
+    if route.get("shadow") is not None:
+        found.add(int(route["shadow"]))
+    return sorted(found)
+
+
+def canary_of(route: Mapping[str, Any]) -> int | None:
+    """The one version besides stable that the route weights or mirrors, if there is one."""
+    others = [v for v in routed_versions(route) if v != int(route["stable"])]
+    return others[0] if len(others) == 1 else None
+
+
+def with_weight(route: Mapping[str, Any], weight: int) -> dict[str, Any]:
+    """The route with its canary at ``weight`` percent; at 100 the canary becomes stable and
+    the only version (a full cut-over: no shadow, the old stable is no longer routed)."""
+    canary = canary_of(route)
+    if canary is None:
+        raise ValueError("route has no canary")
+    if weight == 100:
+        return {**dict(route), **full_route(canary), "stickyHeader": route.get("stickyHeader")}
+    stable = int(route["stable"])
+    return {**dict(route), "versions": {str(stable): 100 - weight, str(canary): weight}}
+
+
+def check_release(where: str, doc: Mapping[str, Any]) -> None:
+    """Raise :class:`ReleaseError` (one line: file, key, value, fix) for the first routing
+    rule ``doc`` breaks; ``where`` names the file."""
+    models = doc.get("models") or {}
+    for name, route in sorted((doc.get("routing") or {}).items()):
+        _check_route(where, name, route, models.get(name))
+
+
+def _check_route(where: str, name: str, route: Any, model: Any) -> None:
+    key = f"routing.{name}"
+    if not isinstance(route, Mapping) or not isinstance(route.get("versions"), Mapping):
+        raise ReleaseError(f"{where}: {key}: {route!r} needs 'stable' and 'versions'; rewrite it")
+    weights = dict(route["versions"])
+    total = sum(w for w in weights.values() if isinstance(w, int) and not isinstance(w, bool))
+    if total != 100 or not all(isinstance(w, int) and w >= 0 for w in weights.values()):
+        raise ReleaseError(
+            f"{where}: {key}.versions: weights {_flow(weights)} sum to {total}, not 100; "
+            "give the versions whole-number weights that add up to 100"
+        )
+    if str(route.get("stable")) not in {str(v) for v in weights}:
+        raise ReleaseError(
+            f"{where}: {key}.stable: {route.get('stable')!r} is not one of the routed versions "
+            f"{sorted(weights)}; make stable a weighted version"
+        )
+    if not isinstance(model, Mapping):
+        raise ReleaseError(f"{where}: {key}: model {name!r} has no entry under models")
+    artifacts = model.get("artifacts") or {}
+    for version in routed_versions(route):
+        digest = artifacts.get(str(version))
+        if not isinstance(digest, str) or not _DIGEST.match(digest):
+            raise ReleaseError(
+                f"{where}: models.{name}.artifacts.{version}: {digest!r} is not a digest; every "
+                "routed version needs its registry digest (sha256:<64 hex>)"
+            )
+
+
+def _flow(weights: Mapping[str, Any]) -> str:
+    return "{" + ", ".join(f"{k}: {v}" for k, v in weights.items()) + "}"
