@@ -36,7 +36,7 @@ def record_event(monitor: Monitor, item: Any) -> Outcome:
         )  # fmt: skip
     if event in entry.events:
         return _drop(monitor, "duplicate", 409, f"{event!r} was already counted for this answer")
-    entry.events.add(event)
+    entry.events = entry.events | {event}
     labels = (entry.tenant, event, entry.model, str(entry.version))
     monitor.metrics.events.labels(*labels).inc()
     return OK

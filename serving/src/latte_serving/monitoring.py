@@ -111,6 +111,7 @@ class Monitor:
         self._known: set[tuple[str, int]] = set()
         self._served: frozenset[str] = frozenset()
         self._requests: dict[tuple[str, str, str], Any] = {}
+        self._evictions: dict[tuple[str, str], Any] = {}
         self._children: dict[tuple[str, int], tuple[list[Any], Any]] = {}
 
     def configure(self, models: Mapping[str, ModelSpec], routing: RoutingTable) -> None:
@@ -215,4 +216,8 @@ class Monitor:
         counter.labels(model, str(shadow), "false").inc(max(len(ours), len(theirs)) - agree)
 
     def _evicted(self, model: str, reason: str) -> None:
-        self.metrics.cache_evictions.labels(model, reason).inc()
+        key = (model, reason)
+        child = self._evictions.get(key)
+        if child is None:
+            child = self._evictions[key] = self.metrics.cache_evictions.labels(model, reason)
+        child.inc()

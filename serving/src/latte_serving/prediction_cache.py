@@ -29,7 +29,7 @@ class CachedPrediction:
         self.tenant = tenant
         self.at = at
         self.labelled = False
-        self.events: set[str] = set()
+        self.events: frozenset[str] = frozenset()  # shared empty set until an event comes
 
 
 class PredictionCache:

@@ -43,10 +43,13 @@ class Classifier:
     output: str
     classes: int  # number of classes (2 for a single-probability output)
     threshold: float = 0.5  # single-probability outputs only
+    # the output's row width and datatype when it is the model's only output: then a binary
+    # answer is the JSON header followed by exactly this tensor, read without parsing JSON
+    sole: tuple[int, str] | None = None
 
     def decode(self, response: EncodedResponse) -> Prediction | None:
         """The prediction in ``response``; None when it does not hold the expected output."""
-        decoded = _output(response, self.output)
+        decoded = self._sole_binary(response) or _output(response, self.output)
         if decoded is None:
             return None
         values, width = decoded
@@ -61,6 +64,18 @@ class Classifier:
             return None
         return Prediction(classes, tuple(min(max(p, 0.0), 1.0) for p in confidences))
 
+    def _sole_binary(self, response: EncodedResponse) -> tuple[list[float], int] | None:
+        # the hot path: json.loads of Triton's header costs more than everything else here
+        if self.sole is None or response.header_length is None:
+            return None
+        width, datatype = self.sole
+        tail = len(response.body) - response.header_length
+        if tail <= 0 or tail % (width * _SIZES[datatype]):
+            return None
+        view = memoryview(response.body)[response.header_length :]
+        values: list[float] = view.cast(_FORMATS[datatype]).tolist()  # type: ignore[call-overload]
+        return values, width
+
 
 def classifier_for(spec: ModelSpec, threshold: float = 0.5) -> Classifier | None:
     """A classifier for models whose first output is ``[batch, C]`` floats, else None."""
@@ -70,7 +85,8 @@ def classifier_for(spec: ModelSpec, threshold: float = 0.5) -> Classifier | None
     if output.datatype not in _FLOATS or len(output.dims) != 1 or output.dims[0] < 1:
         return None
     width = int(output.dims[0])
-    return Classifier(spec.name, output.name, max(width, 2), threshold)
+    sole = (width, output.datatype) if len(spec.outputs) == 1 else None
+    return Classifier(spec.name, output.name, max(width, 2), threshold, sole)
 
 
 def _top_probability(row: list[float]) -> float:
