@@ -6,11 +6,12 @@ import dataclasses
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from latte_serving._live_counts import LiveCounts
+
 __all__ = ["MonitorMetrics"]
 
 # feedback arrives seconds (a click) to days (a diagnosis) after the answer
 _DELAY_BUCKETS = (1, 10, 60, 300, 1800, 3600, 4 * 3600, 12 * 3600, 86400, 7 * 86400)
-_CONFIDENCE_BUCKETS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -18,8 +19,7 @@ class MonitorMetrics:
     feedback: Counter
     feedback_delay: Histogram
     feedback_unmatched: Counter
-    predictions: Counter
-    confidence: Histogram
+    live: LiveCounts  # predicted classes and confidences, counted without locks
     shadow_agreement: Counter
     gated_class: Gauge
     cache_entries: Gauge
@@ -58,17 +58,7 @@ class MonitorMetrics:
                 "Feedback items not joined to an answer, by reason.",
                 ["model", "reason"],
             ),
-            predictions=counter(
-                "latte_model_predictions_total",
-                "Predicted classes (rows) per model version: the label-free distribution.",
-                ["model", "version", "class"],
-            ),
-            confidence=histogram(
-                "latte_model_confidence",
-                "Top-class probability per predicted row.",
-                ["model", "version"],
-                _CONFIDENCE_BUCKETS,
-            ),
+            live=LiveCounts(registry),
             shadow_agreement=counter(
                 "latte_shadow_agreement_total",
                 "Rows where the shadow version's class equals the answered version's.",

@@ -112,7 +112,7 @@ class Monitor:
         self._served: frozenset[str] = frozenset()
         self._requests: dict[tuple[str, str, str], Any] = {}
         self._evictions: dict[tuple[str, str], Any] = {}
-        self._children: dict[tuple[str, int], tuple[list[Any], Any]] = {}
+        self._labels: dict[int, str] = {}
 
     def configure(self, models: Mapping[str, ModelSpec], routing: RoutingTable) -> None:
         """Learn the classifiers and create every series of routed versions at zero, so a
@@ -183,29 +183,20 @@ class Monitor:
         if (model, version) in self._known:
             return
         self._known.add((model, version))
-        classes = [str(c) for c in range(self.classifiers[model].classes)]
+        count = self.classifiers[model].classes
+        self.metrics.live.initialise(model, str(version), count)
+        classes = [str(c) for c in range(count)]
         for predicted in classes:
-            self.metrics.predictions.labels(model, str(version), predicted)
             for actual in classes:
                 self.metrics.feedback.labels(model, str(version), predicted, actual)
 
     def _count_prediction(self, model: str, version: int, prediction: Prediction) -> None:
-        # child series looked up once per (model, version): labels() costs microseconds
-        children = self._children.get((model, version))
-        if children is None:
+        label = self._labels.get(version)
+        if label is None:
+            label = self._labels[version] = str(version)
+        if (model, version) not in self._known:
             self._initialise(model, version)
-            label = str(version)
-            classes = range(self.classifiers[model].classes)
-            children = (
-                [self.metrics.predictions.labels(model, label, str(c)) for c in classes],
-                self.metrics.confidence.labels(model, label),
-            )
-            self._children[(model, version)] = children
-        counters, confidence = children
-        for cls in prediction.classes:
-            counters[cls].inc()
-        for value in prediction.confidences:
-            confidence.observe(value)
+        self.metrics.live.add(model, label, prediction.classes, prediction.confidences)
 
     def _agreement(
         self, model: str, shadow: int, ours: tuple[int, ...], theirs: tuple[int, ...]

@@ -183,7 +183,11 @@ def test_prometheus_scrapes_triton_metrics_port_and_records_queue_vs_compute(
                 ]
             }
             with httpx.Client(base_url=f"http://{gateway.url}") as client:
-                for _ in range(40):
+                for _ in range(20):
+                    assert client.post("/v2/models/tiny/infer", json=body).status_code == 200
+                # a counter born at 20 has no increase until a later sample: scrape it first
+                assert prometheus.wait_for('latte_gateway_requests_total{model="tiny"}')
+                for _ in range(20):
                     assert client.post("/v2/models/tiny/infer", json=body).status_code == 200
             queue = prometheus.wait_for('latte:triton_queue_ms_per_request:rate5m{model="tiny"}')
             compute = prometheus.wait_for(
@@ -194,5 +198,5 @@ def test_prometheus_scrapes_triton_metrics_port_and_records_queue_vs_compute(
             for name in TRITON_METRICS:  # what the rules and the dashboard read exists
                 assert prometheus.query(f'{name}{{job="triton", model="tiny"}}'), name
             assert all(float(r["value"][1]) >= 0 for r in queue + compute)
-            requests = prometheus.query('sum(latte:gateway_requests:rate5m{model="tiny"})')
-            assert float(requests[0]["value"][1]) > 0
+            requests = prometheus.wait_for('sum(latte:gateway_requests:rate5m{model="tiny"}) > 0')
+            assert requests, "no gateway request rate recorded"

@@ -255,3 +255,17 @@ def test_100k_bogus_ids_and_distinct_answers_keep_memory_and_series_bounded():
     assert _value(registry, "latte_model_feedback_unmatched_total", **unmatched) == 100_000
     series = sum(len(metric.samples) for metric in registry.collect())
     assert series < 400, series  # every tenant of the flood is "other"
+
+
+def test_confidence_histogram_is_cumulative_with_sum_and_count():
+    monitor, registry = _monitor()
+    monitor.observe("r1", {}, "m", 1, _json_answer([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2]]))
+    cell = {"model": "m", "version": "1"}
+    buckets = {
+        le: _value(registry, "latte_model_confidence_bucket", **cell, le=le)
+        for le in ("0.5", "0.6", "0.7", "1.0", "+Inf")
+    }
+    assert buckets == {"0.5": 1, "0.6": 1, "0.7": 2, "1.0": 2, "+Inf": 2}
+    assert _value(registry, "latte_model_confidence_sum", **cell) == pytest.approx(1.2)
+    assert _value(registry, "latte_model_confidence_count", **cell) == 2
+    assert _value(registry, "latte_model_predictions_total", **cell, **{"class": "2"}) == 0
