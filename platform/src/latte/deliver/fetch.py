@@ -23,13 +23,8 @@ from latte.registry.digest import DIGEST_PREFIX
 from latte.registry.errors import RegistryError
 from latte.registry.folders import staged_folder, swap_in
 from latte.registry.marker import RepositoryMarker
-from latte.registry.tritonrepo import (
-    KINDS,
-    gpu_only_reason,
-    pin_versions,
-    place_version,
-    set_instance_kind,
-)
+from latte.registry.tritonrepo import KINDS, pin_versions, place_version, set_instance_kind
+from latte.release.devices import gpu_only_reason
 
 __all__ = ["FetchResult", "fetch_release"]
 
@@ -116,10 +111,10 @@ def _download(store: ArtifactStore, name: str, version: int, digest: str, tree: 
 
 def _check_kind(tree: Path, name: str, version: int, kind: str) -> None:
     config = tree / "config.pbtxt"
-    reason = gpu_only_reason(config.read_text(encoding="utf-8")) if config.is_file() else None
+    reason = gpu_only_reason(config.read_text(encoding="utf-8")) if config.is_file() else ""
     if kind == "cpu" and reason:
         raise DeliveryError(
-            f"model {name} version {version} runs only on a GPU ({reason}) but this Triton "
+            f"model {name} version {version} runs only on a GPU (it uses {reason}) but this Triton "
             "is CPU (--instance-kind cpu); enable triton.gpu in the env's values or route "
             "another version"
         )

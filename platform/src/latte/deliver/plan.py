@@ -26,7 +26,7 @@ from latte.deliver.errors import DeliveryError
 from latte.registry.digest import check_digest
 from latte.registry.errors import InvalidInputError
 
-__all__ = ["DeliveryPlan", "ModelDelivery", "read_plan", "routed_versions"]
+__all__ = ["DeliveryPlan", "ModelDelivery", "load_release", "read_plan", "routed_versions"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +45,7 @@ class DeliveryPlan:
 
 def read_plan(path: Path) -> DeliveryPlan:
     """The plan in the release file ``path``; refuses a routed version without a digest."""
-    data = _load(path)
+    data = load_release(path)
     models, routing = data.get("models") or {}, data.get("routing") or {}
     if not isinstance(models, Mapping) or not isinstance(routing, Mapping):
         raise DeliveryError(f"{path}: 'models' and 'routing' must be mappings; re-run the release")
@@ -66,11 +66,17 @@ def read_plan(path: Path) -> DeliveryPlan:
 
 def routed_versions(entry: Mapping[str, Any], route: Any) -> list[int]:
     """Stable, weighted and shadow versions of ``route`` (else the model's ``version``)."""
-    if isinstance(route, Mapping):
-        found = [route.get("stable"), *(route.get("versions") or {}), route.get("shadow")]
-    else:
-        found = [entry.get("version")]
-    return sorted({_int(v) for v in found if v is not None})
+    from latte.release.routing import routed_versions as of_route
+
+    if not isinstance(route, Mapping):
+        route = {"stable": entry.get("version")}
+    try:
+        found = of_route(route)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DeliveryError(f"a routed version is not a positive integer ({exc})") from exc
+    if any(version < 1 for version in found):
+        raise DeliveryError(f"routed versions {found} must be positive integers")
+    return found
 
 
 def _model(path: Path, name: str, entry: Any, route: Any) -> ModelDelivery:
@@ -104,11 +110,9 @@ def _model(path: Path, name: str, entry: Any, route: Any) -> ModelDelivery:
     return ModelDelivery(name, tuple(chosen))
 
 
-def _int(value: Any) -> int:
-    text = str(value)
-    if not (text.isascii() and text.isdigit() and int(text) > 0):
-        raise DeliveryError(f"routed version {value!r} is not a positive integer")
-    return int(text)
+def load_release(path: Path) -> Mapping[str, Any]:
+    """The release file's mapping (one-line DeliveryError when unreadable)."""
+    return _load(path)
 
 
 def _load(path: Path) -> Mapping[str, Any]:

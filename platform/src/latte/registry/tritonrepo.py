@@ -15,15 +15,13 @@ from pathlib import Path
 
 from latte.registry.errors import IntegrityError
 
-__all__ = ["KINDS", "gpu_only_reason", "pin_versions", "place_version", "set_instance_kind"]
+__all__ = ["KINDS", "pin_versions", "place_version", "set_instance_kind"]
 
 # --instance-kind value -> Triton's instance_group kind
 KINDS = {"cpu": "KIND_CPU", "gpu": "KIND_GPU"}
 _POLICY = re.compile(r"^[ \t]*version_policy\s*:?\s*\{", re.MULTILINE)
 _KIND = re.compile(r"\bkind\s*:\s*KIND_(?:GPU|CPU|AUTO)\b")
 _GROUP = re.compile(r"^[ \t]*instance_group\s*:?\s*\[", re.MULTILINE)
-# Backends that only run on a GPU: such a model cannot be delivered to a CPU Triton.
-_GPU_ONLY = re.compile(r'^\s*(?:platform\s*:\s*"tensorrt_plan"|backend\s*:\s*"tensorrt")', re.M)
 
 
 def place_version(tree: Path, model_dir: Path, version: int, where: str) -> None:
@@ -57,12 +55,6 @@ def set_instance_kind(text: str, kind: str) -> str:
     if _GROUP.search(text) is None:
         return text.rstrip("\n") + f"\ninstance_group [ {{ kind: {wanted} }} ]\n"
     return _KIND.sub(f"kind: {wanted}", text)
-
-
-def gpu_only_reason(text: str) -> str | None:
-    """Why the config can only run on a GPU (its backend), or None."""
-    found = _GPU_ONLY.search(text)
-    return " ".join(found.group(0).split()) if found else None
 
 
 def _strip_block(text: str, start: re.Pattern[str]) -> str:

@@ -95,6 +95,7 @@ def up(
     starts Prometheus with the env's rendered PrometheusRule (:mod:`latte.up.monitoring`)."""
     from latte.up.pods import find_pods
 
+    _check_released(settings, env)
     manifests = render_manifests(settings, env)
     pods = dict(find_pods(manifests))
     if monitoring:
@@ -104,3 +105,14 @@ def up(
     options = options_for(settings, env, startup_timeout_s=startup_timeout_s)
     with running(pods, options, extras) as stack:
         yield stack
+
+
+def _check_released(settings: Settings, env: str) -> None:
+    from latte.deliver.plan import load_release
+
+    path = settings.path(f"gitops/envs/{env}/release.yaml")
+    if path.is_file() and not load_release(path).get("models"):
+        raise UpError(
+            f"gitops/envs/{env}/release.yaml pins no models yet: run the main job (`nox`) or "
+            "`latte release` first, then `latte up` again"
+        )

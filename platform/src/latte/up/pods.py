@@ -36,6 +36,7 @@ class Container:
     env: Mapping[str, str]
     secret_env: tuple[str, ...]  # names whose value comes from a Secret in the cluster
     mounts: Mapping[str, str]  # mountPath -> volume name
+    working_dir: str = ""
 
     @property
     def argv(self) -> tuple[str, ...]:
@@ -98,6 +99,7 @@ def _container(raw: Mapping[str, Any]) -> Container:
         env=env,
         secret_env=tuple(secret),
         mounts={str(m["mountPath"]): str(m["name"]) for m in raw.get("volumeMounts") or ()},
+        working_dir=str(raw.get("workingDir", "")),
     )
 
 

@@ -127,7 +127,10 @@ def _run_init(
     mounts = local.mount_map(init, folders)
     env = {**_environment(init, mounts, options), **options.store_env}
     argv = local.remap_all(init, mounts)
-    done = subprocess.run(argv, env=env, cwd=work, capture_output=True, text=True, check=False)
+    cwd = Path(local.remap(init.working_dir, mounts)) if init.working_dir else work
+    if not cwd.is_dir():  # a workingDir that is not a mounted volume: the run's own folder
+        cwd = work
+    done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, check=False)
     (work / f"init-{init.name}.log").write_text(done.stdout + done.stderr)
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.strip()]

@@ -65,6 +65,7 @@ def test_first_release_pins_what_was_built_and_benchmarked(repo):
         "perReplicaRps": 812.0,
         "replicas": 2,
         "hpaTargetRps": 568.4,
+        "device": "cpu",  # measured on CPU: binding only where Triton runs on CPU
     }
     text = (repo / "gitops/envs/dev/release.yaml").read_text()
     assert text.startswith("# Written by `latte release`")
@@ -197,7 +198,7 @@ def test_cli_pins_a_gateway_digest_and_rejects_a_malformed_one(repo, capsys):
 
 
 def test_the_released_env_renders_and_passes_policy(repo):
-    release(settings(repo), now=NOW)
+    outcome = release(settings(repo), now=NOW)
     helm = find_helm(_tools())
     manifests, failed = render_env(GitopsLayout.discover(repo), helm, "dev")
     assert failed == []
@@ -209,9 +210,16 @@ def test_the_released_env_renders_and_passes_policy(repo):
     routing = routing["data"]["routing.yaml"]
     assert YAML(typ="safe").load(routing) == {
         "models": {
-            "digits": {"stable": 1, "weights": {1: 100}, "sticky_header": "x-latte-route-key"}
+            "digits": {
+                "stable": 1,
+                "weights": {1: 100},
+                "sticky_header": "x-latte-route-key",
+                # the gateway names the pinned digest of the version that answered (C4)
+                "digests": {1: _load(repo)["models"]["digits"]["digest"]},
+            }
         }
     }
+    assert outcome.changed
 
 
 def _tools():
