@@ -18,6 +18,7 @@ from latte.up.table import ServingRow, format_rows
 
 if TYPE_CHECKING:
     from latte.config import Settings
+    from latte.gitops.manifests import Manifest
     from latte.up.pods import Pod
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "UpError",
     "format_rows",
     "options_for",
+    "render_manifests",
     "render_pods",
     "running",
     "up",
@@ -36,10 +38,16 @@ __all__ = [
 
 def render_pods(settings: Settings, env: str) -> dict[str, Pod]:
     """The env's chart rendered with the real helm, as pods (by component)."""
+    from latte.up.pods import find_pods
+
+    return dict(find_pods(render_manifests(settings, env)))
+
+
+def render_manifests(settings: Settings, env: str) -> list[Manifest]:
+    """The env's chart rendered with the real helm."""
     from latte.gitops.check import render_env
     from latte.gitops.helm import find_helm
     from latte.gitops.layout import GitopsLayout
-    from latte.up.pods import find_pods
 
     layout = GitopsLayout.discover(settings.root)
     layout.env(env)  # an unknown env is named with the known ones
@@ -47,7 +55,7 @@ def render_pods(settings: Settings, env: str) -> dict[str, Pod]:
     manifests, failed = render_env(layout, helm, env)
     if failed:
         raise UpError(f"helm template failed for {env}: {failed[0].message}")
-    return dict(find_pods(manifests))
+    return manifests
 
 
 def options_for(settings: Settings, env: str, *, startup_timeout_s: float = 120.0) -> StackOptions:
@@ -81,10 +89,19 @@ def up(
     *,
     extras: Sequence[Extra] = (),
     startup_timeout_s: float = 120.0,
+    monitoring: bool = False,
 ) -> Iterator[Stack]:
-    """Render ``env`` and run it; everything stops when the block exits."""
+    """Render ``env`` and run it; everything stops when the block exits. ``monitoring`` also
+    starts Prometheus with the env's rendered PrometheusRule (:mod:`latte.up.monitoring`)."""
+    from latte.up.pods import find_pods
+
     _check_released(settings, env)
-    pods = render_pods(settings, env)
+    manifests = render_manifests(settings, env)
+    pods = dict(find_pods(manifests))
+    if monitoring:
+        from latte.up.monitoring import prometheus, rule_groups
+
+        extras = [*extras, prometheus(rule_groups(manifests))]
     options = options_for(settings, env, startup_timeout_s=startup_timeout_s)
     with running(pods, options, extras) as stack:
         yield stack

@@ -22,6 +22,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--timeout", type=float, default=120.0, help="seconds each part may take to be ready"
     )
+    parser.add_argument(
+        "--monitoring",
+        action="store_true",
+        help="also run Prometheus with the env's rendered rules, scraping the gateway and Triton",
+    )
     parser.set_defaults(handler=_handle)
 
 
@@ -29,9 +34,13 @@ def _handle(args: argparse.Namespace, settings: Settings) -> int:
     from latte.up import format_rows, up
 
     started = time.monotonic()
-    with up(settings, args.env, startup_timeout_s=args.timeout) as stack:
+    with up(
+        settings, args.env, startup_timeout_s=args.timeout, monitoring=args.monitoring
+    ) as stack:
         print(f"{args.env} is up in {time.monotonic() - started:.1f} s: {stack.gateway_url}")
         print(format_rows(stack.rows), flush=True)
+        for name, url in stack.services.items():
+            print(f"{name}: {url}", flush=True)
         print("Ctrl-C stops every part", flush=True)
         while True:  # Ctrl-C: KeyboardInterrupt unwinds the stack, cli.main says interrupted
             stack.check()

@@ -56,6 +56,8 @@ class Stack:
     work: Path
     # part name -> its exit code once it stopped on its own (None while it runs)
     watch: dict[str, Callable[[], int | None]] = dataclasses.field(default_factory=dict)
+    # what extras started, by name -> URL (e.g. "prometheus" with --monitoring)
+    services: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def check(self) -> None:
         """Raise when a part stopped on its own (the caller then stops everything)."""
