@@ -9,7 +9,7 @@ from typing import Any
 from latte.gitops import schemas
 from latte.gitops.findings import CheckResult, Finding
 from latte.gitops.layout import GitopsLayout
-from latte.gitops.manifests import Manifest, parse_manifests
+from latte.gitops.manifests import Manifest, load_folder
 
 __all__ = ["check_argocd", "load_argocd"]
 
@@ -18,11 +18,7 @@ _GENERATE_PATHS = "argocd.argoproj.io/manifest-generate-paths"
 
 def load_argocd(layout: GitopsLayout) -> list[Manifest]:
     """Every document of ``gitops/argocd/*.yaml``."""
-    found: list[Manifest] = []
-    for path in sorted(layout.argocd.glob("*.yaml")):
-        label = layout.label(path)
-        found.extend(Manifest(label, m.doc) for m in parse_manifests(path.read_text(), label))
-    return found
+    return load_folder(layout.argocd, layout.label)
 
 
 def check_argocd(layout: GitopsLayout, crds: schemas.CrdSchemas | None) -> list[CheckResult]:
@@ -33,13 +29,7 @@ def check_argocd(layout: GitopsLayout, crds: schemas.CrdSchemas | None) -> list[
 
         results.append(CheckResult.not_run("argocd CRD schemas", CRD_NOT_SET))
     else:
-        missing = [
-            Finding(m.source, m.name, f"no CRD schema for {m.api_version} {m.kind} in crd_schemas")
-            for m in manifests
-            if (m.api_version, m.kind) not in crds
-        ]
-        found = schemas.validate_crds(manifests, crds)
-        results.append(CheckResult.of("argocd CRD schemas", missing + found))
+        results.append(schemas.check_crd_manifests(manifests, crds, "argocd CRD schemas"))
     return results
 
 

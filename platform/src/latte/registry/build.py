@@ -33,6 +33,7 @@ _LINEAGE_TABLES = {
     "framework_versions": "framework.",
     "data": "data.",
     "signature": "signature.",
+    "training": "training.",
 }
 # nested tables of numbers that are worth keeping as metrics beside "metrics"
 _METRIC_TABLES = ("metrics", "latency")
