@@ -135,8 +135,9 @@ class S3Checkpoints:
         return f"{self.prefix}/{name}" if self.prefix else name
 
     def names(self) -> list[str]:
-        found = self.client.list_objects(self.bucket, prefix=self._key(""), recursive=True)
-        return sorted(obj.object_name.rsplit("/", 1)[-1] for obj in found)
+        prefix = f"{self.prefix}/" if self.prefix else ""
+        found = self.client.list_objects(self.bucket, prefix=prefix, recursive=True)
+        return sorted(obj.object_name[len(prefix) :] for obj in found)
 
     def read(self, name: str) -> bytes:
         response = self.client.get_object(self.bucket, self._key(name))
