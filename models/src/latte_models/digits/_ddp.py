@@ -10,6 +10,7 @@ Same world size + same seed -> byte-identical weights; another world size gives 
 from __future__ import annotations
 
 import datetime
+import gc
 import io
 import time
 from collections.abc import Callable
@@ -64,9 +65,21 @@ def train_ddp(split: Split, config: ModelConfig, run: Run, say: Say) -> TrainedD
             if run.checkpoints is not None and (step + 1) % run.checkpoint_every == 0:
                 _checkpoint(run, config, body, optimizer, step + 1, say)
         dist.barrier()
+        del model  # the DDP reducer must not hold the last reference to the process group
     finally:
-        dist.destroy_process_group()
+        _leave()
     return TrainedDigits(served(body), config) if run.world.is_chief else None
+
+
+def _leave() -> None:
+    """Destroy the process group without the deadlock seen here: gloo's worker thread takes
+    the GIL to release the last work item's Python state while ~ProcessGroupGloo, run with the
+    GIL held, joins that thread. Collect the DDP reducer and let the worker thread finish
+    (sleep releases the GIL) before the group goes."""
+    gc.collect()
+    time.sleep(0.2)
+    dist.destroy_process_group()
+    gc.collect()
 
 
 def _join(run: Run) -> None:
