@@ -167,6 +167,7 @@ def _emit(args: argparse.Namespace, settings: Settings, checkpoints: str) -> int
             gpus_per_node=args.gpus_per_node,
             checkpoint_every=args.checkpoint_every,
             upload_url=args.upload_url or _store_url(settings, f"train-runs/{args.model}"),
+            s3_endpoint=settings.s3_endpoint,
         )
     )
     note = _validate(settings, job)

@@ -49,6 +49,9 @@ class JobRequest:
     checkpoint_every: int = 20
     # where the chief copies its build, for `latte train --register-from`
     upload_url: str = ""
+    # the S3 endpoint the pods use; credentials come from the Secret named `s3_credentials`
+    s3_endpoint: str = ""
+    s3_credentials: str = "latte-s3"
 
     @property
     def job_name(self) -> str:
@@ -57,13 +60,14 @@ class JobRequest:
 
 def render_job(request: JobRequest) -> dict[str, Any]:
     """The TrainJob for ``request`` (checked: pinned image, a DNS-safe name, >= 1 node)."""
-    _check(request)
     engine = engine_of(request.model)
+    _check(request)
     trainer: dict[str, Any] = {
         "image": request.image,
         "numNodes": request.nodes,
         "resourcesPerNode": _resources(request),
         **_command(request, engine),
+        "env": _env(request),
     }
     return {
         "apiVersion": API_VERSION,
@@ -99,6 +103,16 @@ def _check(request: JobRequest) -> None:
         )
     if request.nodes < 1:
         raise TrainError(f"--workers {request.nodes}: at least one node is needed")
+    for flag, url in (
+        ("--checkpoint-url", request.checkpoint_url),
+        ("--upload-url", request.upload_url),
+    ):
+        if not url.startswith("s3://"):
+            raise TrainError(
+                f"{flag} {url!r} is not on S3: pods on a cluster cannot reach this machine's "
+                "folders; set artifact_store_url (LATTE_ARTIFACT_STORE_URL) to s3://... or pass "
+                f"{flag} s3://bucket/prefix"
+            )
 
 
 def _resources(request: JobRequest) -> dict[str, Any]:
@@ -106,6 +120,19 @@ def _resources(request: JobRequest) -> dict[str, Any]:
     if request.gpus_per_node:
         amounts["nvidia.com/gpu"] = str(request.gpus_per_node)
     return {"requests": dict(amounts), "limits": dict(amounts)}
+
+
+def _env(request: JobRequest) -> list[dict[str, Any]]:
+    """S3 settings for checkpoints and the upload; secrets by reference, never by value."""
+
+    def secret(key: str) -> dict[str, Any]:
+        return {"secretKeyRef": {"name": request.s3_credentials, "key": key}}
+
+    return [
+        {"name": "LATTE_S3_ENDPOINT", "value": request.s3_endpoint},
+        {"name": "AWS_ACCESS_KEY_ID", "valueFrom": secret("access-key")},
+        {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": secret("secret-key")},
+    ]
 
 
 def _worker_args(request: JobRequest) -> list[str]:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from latte.errors import UsageError
 from latte.train.errors import TrainError
 
 __all__ = ["ENGINES", "LaunchRequest", "launch_command", "plan", "run_local", "worker_command"]
@@ -85,7 +86,9 @@ def plan(request: LaunchRequest, environ: Mapping[str, str]) -> None:
     )  # fmt: skip
     if done.returncode != 0:
         lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
-        raise TrainError(lines[-1].removeprefix("latte_models: error: "))
+        # latte_models exits 2 on bad input (a world the data cannot feed): a usage error here
+        error = UsageError if done.returncode == 2 else TrainError
+        raise error(lines[-1].removeprefix("latte_models: error: "))
 
 
 def run_local(request: LaunchRequest, environ: Mapping[str, str]) -> None:

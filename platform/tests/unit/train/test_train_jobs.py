@@ -27,7 +27,10 @@ def crds():
 
 
 def _job(model, **overrides):
-    request = JobRequest(model=model, nodes=2, image=IMAGE, checkpoint_url="s3://ckpt/digits")
+    request = JobRequest(
+        model=model, nodes=2, image=IMAGE, checkpoint_url="s3://ckpt/digits",
+        upload_url="s3://ckpt/runs", s3_endpoint="s3.example.com",
+    )  # fmt: skip
     return render_job(JobRequest(**{**request.__dict__, **overrides}))
 
 
@@ -45,6 +48,9 @@ def test_a_torch_job_runs_torchrun_with_the_local_worker_command():
     assert trainer["command"] == ["torchrun"]
     assert trainer["args"][:4] == ["-m", "latte_models", "train", "digits"]
     assert "s3://ckpt/digits" in trainer["args"]
+    env = {e["name"]: e for e in trainer["env"]}
+    assert env["LATTE_S3_ENDPOINT"]["value"] == "s3.example.com"
+    assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "latte-s3"
 
 
 def test_the_runtimes_the_jobs_name_ship_in_gitops_training():
@@ -85,6 +91,7 @@ def test_cpu_only_jobs_ask_for_no_gpu():
         ({"name": "Bad_Name"}, "is not a DNS label"),
         ({"nodes": 0}, "at least one node"),
         ({"model": "nope"}, "unknown model 'nope'"),
+        ({"checkpoint_url": "/home/me/ckpt"}, "--checkpoint-url '/home/me/ckpt' is not on S3"),
     ],
 )
 def test_bad_requests_are_refused_naming_the_value(overrides, message):

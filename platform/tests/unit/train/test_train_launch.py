@@ -61,6 +61,7 @@ def test_an_unknown_model_is_a_one_line_error(tmp_path, capsys):
 
 def test_emit_writes_the_trainjob_and_says_when_it_was_not_validated(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("LATTE_CRD_SCHEMAS", raising=False)
+    monkeypatch.setenv("LATTE_ARTIFACT_STORE_URL", "s3://store/latte")
     out_file = tmp_path / "job.yaml"
     code, _, err = _latte(
         tmp_path, capsys, "digits", "--workers", "3", "--emit", "trainjob", "--image", IMAGE,
@@ -70,7 +71,15 @@ def test_emit_writes_the_trainjob_and_says_when_it_was_not_validated(tmp_path, c
     assert "TrainJob not validated: crd_schemas (LATTE_CRD_SCHEMAS) is not set" in err
     text = out_file.read_text()
     assert "numNodes: 3" in text
-    assert f"{tmp_path}/.latte/artifacts/checkpoints/digits/w3" in text
+    assert "s3://store/latte/checkpoints/digits/w3" in text
+    assert "s3://store/latte/train-runs/digits" in text
+
+
+def test_emit_refuses_a_local_artifact_store(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("LATTE_ARTIFACT_STORE_URL", raising=False)
+    code, _, err = _latte(tmp_path, capsys, "digits", "--emit", "trainjob", "--image", IMAGE)
+    assert code == 1
+    assert "is not on S3: pods on a cluster cannot reach this machine's folders" in err
 
 
 def test_emit_refuses_an_unpinned_image(tmp_path, capsys):
