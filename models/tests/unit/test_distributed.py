@@ -79,7 +79,10 @@ def test_checkpoints_round_trip_and_the_newest_wins(tmp_path, config):
     save(store, run_meta(config, 2, step=10), b"ten")
     meta, payload = load_latest(store, run_meta(config, 2))
     assert (meta.step, payload) == (10, b"ten")
-    assert not list((tmp_path / "ckpt").glob(".tmp-*"))
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == [
+        "step-00000005.ckpt",
+        "step-00000010.ckpt",
+    ]
 
 
 def test_a_checkpoint_of_another_world_size_is_refused(tmp_path, config):

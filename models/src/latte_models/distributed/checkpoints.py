@@ -12,12 +12,11 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Protocol
 
+from latte_contracts.atomic import write_atomic
 from latte_models.errors import ModelsError
 
 __all__ = [
@@ -114,12 +113,7 @@ class LocalCheckpoints:
         return (self.folder / name).read_bytes()
 
     def write(self, name: str, data: bytes) -> None:
-        target = self.folder / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
+        write_atomic(self.folder / name, data)
 
     def describe(self, name: str) -> str:
         return str(self.folder / name)

@@ -23,7 +23,7 @@ import kubernetes_validate
 import yaml
 
 from latte.gitops.errors import GitopsError
-from latte.gitops.findings import CheckResult, Finding
+from latte.gitops.findings import Finding, one_line
 from latte.gitops.manifests import Manifest
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "CrdSchemas",
     "cel_note",
     "cel_rule_count",
-    "check_crd_manifests",
     "load_crd_schemas",
     "strict_schema",
     "validate_crds",
@@ -86,18 +85,6 @@ def validate_crds(manifests: Iterable[Manifest], schemas: CrdSchemas) -> list[Fi
         for error in sorted(validators[key].iter_errors(dict(manifest.doc)), key=str):
             findings.append(_finding(manifest, error))
     return findings
-
-
-def check_crd_manifests(manifests: list[Manifest], crds: CrdSchemas, name: str) -> CheckResult:
-    """Strict CRD validation of files a person wrote (not a chart's output): a kind without a
-    CRD is a finding, and the CEL rules that were not evaluated are the result's note."""
-    missing = [
-        Finding(m.source, m.name, f"no CRD schema for {m.api_version} {m.kind} in crd_schemas")
-        for m in manifests
-        if (m.api_version, m.kind) not in crds
-    ]
-    result = CheckResult.of(name, missing + validate_crds(manifests, crds))
-    return CheckResult(result.name, result.status, result.findings, cel_note(manifests, crds))
 
 
 def _with_root_fields(schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -165,7 +152,7 @@ def _load_all(path: Path) -> list[Mapping[str, Any]]:
         return [d for d in documents if isinstance(d, Mapping)]
     except (OSError, yaml.YAMLError) as exc:
         raise GitopsError(
-            f"{path}: not valid YAML ({_one_line(exc)}); point crd_schemas at CRD files"
+            f"{path}: not valid YAML ({one_line(exc)}); point crd_schemas at CRD files"
         ) from exc
 
 
@@ -180,8 +167,3 @@ def _crd_versions(crd: Mapping[str, Any]) -> dict[tuple[str, str], Mapping[str, 
         if schema and version.get("served", True):
             found[(f"{group}/{version['name']}", kind)] = schema
     return found
-
-
-def _one_line(exc: Exception) -> str:
-    """Parser errors span lines; the CLI prints one."""
-    return " ".join(str(exc).split())

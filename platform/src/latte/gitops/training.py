@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from latte.gitops import schemas
+from latte.gitops.crds import Missing, crd_result
 from latte.gitops.findings import CheckResult
 from latte.gitops.layout import GitopsLayout
 from latte.gitops.manifests import Manifest, load_folder
@@ -23,8 +24,4 @@ def check_training(layout: GitopsLayout, crds: schemas.CrdSchemas | None) -> lis
     manifests = load_training(layout)
     if not manifests:
         return []
-    if crds is None:
-        from latte.gitops.check import CRD_NOT_SET
-
-        return [CheckResult.not_run(CHECK, CRD_NOT_SET)]
-    return [schemas.check_crd_manifests(manifests, crds, CHECK)]
+    return [crd_result(CHECK, manifests, crds, Missing.FINDING)]

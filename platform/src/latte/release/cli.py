@@ -8,14 +8,14 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from latte.release import yamlfile
 from latte.release.content import build_content
 from latte.release.errors import GateFailedError, ReleaseError
 from latte.release.gates import GateInputs, evaluate_gates
 from latte.release.inputs import read_bench, read_builds, resolve_models
 from latte.release.schema import check_against_chart
 from latte.release.source import ENVS_PATH, read_source
-from latte.release.writer import ReleaseOutcome, write_release
+from latte.release.writer import CurrentRelease, ReleaseOutcome, write_release
+from latte_contracts.layout import BuildLayout
 
 if TYPE_CHECKING:
     from latte.config import Settings
@@ -94,7 +94,7 @@ def release(
             f"nothing to release: no {build}/models/*/metrics.json; run `nox -s build`"
         )
     benches = read_bench(build, sorted(builds))
-    inputs = GateInputs(build / "reports", builds, benches, source.time)
+    inputs = GateInputs(BuildLayout(build).reports, builds, benches, source.time)
     failed = [gate for gate in evaluate_gates(inputs) if not gate.passed]
     if failed:
         names = ", ".join(g.name for g in failed)
@@ -123,8 +123,7 @@ def _open(settings: Settings, factory: Callable[[Settings], Any] | None) -> Any:
 
 
 def _images(env_dir: Any, sha: str, repository: str | None, digest: str) -> dict[str, Any]:
-    path = env_dir / "release.yaml"
-    current = yamlfile.plain(yamlfile.load(path)).get("images", {}) if path.is_file() else {}
+    current = CurrentRelease.read(env_dir / "release.yaml").content.get("images") or {}
     gateway = current.get("gateway") or {}
     return {
         "gateway": {

@@ -175,7 +175,7 @@ def _emit(args: argparse.Namespace, settings: Settings, checkpoints: str) -> int
     if args.output is None:
         sys.stdout.write(text)
     else:
-        from latte.release.yamlfile import write_atomic  # one atomic writer
+        from latte_contracts.atomic import write_atomic
 
         write_atomic(settings.path(args.output), text)
     print(note, file=sys.stderr)

@@ -1,13 +1,8 @@
 """Strict (kubeconform-style) CRD validation and the CEL note."""
 
+from latte.gitops.crds import Missing, crd_result
 from latte.gitops.manifests import Manifest
-from latte.gitops.schemas import (
-    cel_note,
-    cel_rule_count,
-    check_crd_manifests,
-    strict_schema,
-    validate_crds,
-)
+from latte.gitops.schemas import cel_note, cel_rule_count, strict_schema, validate_crds
 
 SCHEMA = {
     "type": "object",
@@ -82,7 +77,7 @@ def test_cel_rules_are_counted_and_reported_not_evaluated():
 
 def test_a_hand_written_kind_without_crd_is_a_finding():
     other = Manifest("o.yaml", {"apiVersion": "x/v1", "kind": "Other", "metadata": {"name": "o"}})
-    result = check_crd_manifests([_thing({"size": 1}), other], {KEY: SCHEMA}, "training")
+    result = crd_result("training", [_thing({"size": 1}), other], {KEY: SCHEMA}, Missing.FINDING)
     assert result.status == "failed"
     assert [str(f) for f in result.findings] == [
         "o.yaml: Other/o: no CRD schema for x/v1 Other in crd_schemas"
