@@ -126,6 +126,13 @@ def build(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, tags=["heavy"])
+def train(session: nox.Session) -> None:
+    """`latte train`: data-parallel training, then register (default -- digits --workers 2)."""
+    session.install("-e", "contracts", "-e", "platform", "-e", "models")
+    session.run("latte", "train", *(session.posargs or ["digits", "--workers", "2"]))
+
+
+@nox.session(python=PYTHON, tags=["heavy"])
 def bench(session: nox.Session) -> None:
     """Locust benchmarks of the built models (`latte bench`): SLO gate, report in build/bench/."""
     session.install("-e", "contracts", "-e", "serving", "-e", "loadtests", "-e", "platform")

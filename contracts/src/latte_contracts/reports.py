@@ -235,6 +235,8 @@ class BuildReport(_Report):
     versions: JsonObject | None = dataclasses.field(default=None, metadata=_OBJECT)
     hyperparameters: JsonObject | None = dataclasses.field(default=None, metadata=_OBJECT)
     seconds: JsonObject | None = dataclasses.field(default=None, metadata=_OBJECT)
+    # data-parallel runs (latte train): world_size, backend, engine; absent for a single process
+    training: JsonObject | None = dataclasses.field(default=None, metadata=_OBJECT)
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n"

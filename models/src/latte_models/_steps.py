@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import platform
 import shutil
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,11 +26,18 @@ from latte_models._common.triton import render_config
 from latte_models.config import ModelConfig
 from latte_models.errors import ExportError
 
+if TYPE_CHECKING:
+    from latte_models.distributed.world import Run
+
 __all__ = ["State"]
 
 # the served model folder's version in a local build; the registry assigns real versions
 LOCAL_VERSION = "1"
 _COMMON_DISTRIBUTIONS = ("numpy", "scikit-learn", "onnx", "onnxruntime")
+_ENGINE = {
+    "pytorch": "torchrun+DistributedDataParallel",
+    "tensorflow": "MultiWorkerMirroredStrategy",
+}
 
 
 @dataclasses.dataclass
@@ -49,6 +57,9 @@ class State:
     latency: dict[str, float] = dataclasses.field(default_factory=dict)
     report: BuildReport | None = None
     seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+    # a data-parallel run (latte train); None for the single-process build
+    run: Run | None = None
+    say: Callable[[str], None] = print
 
     @property
     def layout(self) -> BuildLayout:
@@ -87,7 +98,11 @@ def load_data(state: State) -> None:
 
 
 def train(state: State) -> None:
-    state.trained = state.family.train(state.need_split(), state.config)
+    if state.run is None:
+        state.trained = state.family.train(state.need_split(), state.config)
+    else:
+        split, config = state.need_split(), state.config
+        state.trained = state.family.train_distributed(split, config, state.run, state.say)
 
 
 def evaluate_model(state: State) -> None:
@@ -210,7 +225,21 @@ def _report(state: State) -> BuildReport:
         versions=_versions(state.family),
         hyperparameters=dict(config.train),
         seconds=dict(state.seconds),
+        training=_training(state),
     )
+
+
+def _training(state: State) -> dict[str, Any] | None:
+    """How the weights were trained, for the registry's lineage: only for distributed runs
+    (a single-process build's report keeps its shape)."""
+    if state.run is None:
+        return None
+    world = state.run.world
+    return {
+        "world_size": world.size,
+        "backend": world.backend,
+        "engine": _ENGINE[state.family.framework],
+    }
 
 
 def _decision(state: State) -> str:

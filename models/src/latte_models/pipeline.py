@@ -12,7 +12,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from latte_contracts.layout import BuildLayout
 from latte_models import _steps as steps
@@ -20,7 +20,10 @@ from latte_models._steps import State
 from latte_models.config import ModelConfig
 from latte_models.models import get_family
 
-__all__ = ["BuildResult", "build"]
+if TYPE_CHECKING:
+    from latte_models.distributed.world import Run
+
+__all__ = ["BuildResult", "build", "build_distributed"]
 
 Progress = Callable[[str], None]
 
@@ -52,23 +55,46 @@ def build(config: ModelConfig, build_dir: Path, *, progress: Progress | None = N
     """Train, evaluate, gate, export and verify the model ``config`` describes; publish it
     under ``build_dir``. Raises a :class:`~latte_models.errors.ModelsError` on bad input, a
     failed gate or an export that does not reproduce the framework's outputs."""
+    result = _run(config, build_dir, progress, run=None)
+    assert result is not None
+    return result
+
+
+def build_distributed(
+    config: ModelConfig, build_dir: Path, run: Run, *, progress: Progress | None = None
+) -> BuildResult | None:
+    """The same build with training data-parallel over ``run.world``: every worker trains,
+    the chief (rank 0) alone evaluates, gates, exports and publishes; others return None."""
+    return _run(config, build_dir, progress, run=run)
+
+
+def _run(
+    config: ModelConfig, build_dir: Path, progress: Progress | None, run: Run | None
+) -> BuildResult | None:
     say = progress or (lambda _line: None)
     build_dir = Path(build_dir).resolve()
-    staging = build_dir / f".staging-{config.name}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    state = State(config=config, family=get_family(config.name), staging=staging)
+    chief = run is None or run.world.is_chief
+    # only the chief writes below build_dir (workers may share the folder)
+    staging = build_dir / f".staging-{config.name}" if chief else Path()
+    if chief:
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+    family = get_family(config.name)
+    state = State(config=config, family=family, staging=staging, run=run, say=say)
     try:
         started = time.perf_counter()
-        for label, step in STEPS:
+        for label, step in STEPS if chief else STEPS[:2]:
             say(f"[{config.name}] {label} ...")
             began = time.perf_counter()
             step(state)
             state.seconds[label] = round(time.perf_counter() - began, 3)
+        if not chief:
+            return None
         steps.publish(state, build_dir)
         say(f"[{config.name}] built in {time.perf_counter() - started:.1f} s")
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if chief:
+            shutil.rmtree(staging, ignore_errors=True)
     report, layout = state.need_report(), BuildLayout(build_dir)
     assert report.artifact_digest is not None
     return BuildResult(

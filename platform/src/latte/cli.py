@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "why": "latte.tasks.cli",
     "cache": "latte.tasks.cli",
     "build": "latte.commands.build",
+    "train": "latte.train.cli",
     "registry": "latte.registry.cli",
     "serve": "latte.commands.serve",
     "bench": "latte.commands.bench",

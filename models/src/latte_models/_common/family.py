@@ -8,14 +8,18 @@ that predicts with the framework itself and exports. The build pipeline does the
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from latte_models._common.data import Dataset, Split
 from latte_models.config import ModelConfig
+
+if TYPE_CHECKING:
+    from latte_models.distributed.world import Run
 
 __all__ = ["Extra", "Family", "Trained"]
 
@@ -57,6 +61,13 @@ class Family(Protocol):
     def load_data(self) -> Dataset: ...
 
     def train(self, split: Split, config: ModelConfig) -> Trained: ...
+
+    def train_distributed(
+        self, split: Split, config: ModelConfig, run: Run, say: Callable[[str], None]
+    ) -> Trained | None:
+        """Train as one worker of ``run`` (data-parallel, on the framework's own engine); the
+        chief gets the trained model, the other workers None."""
+        ...
 
     def decide(self, scores: NDArray[np.float32], config: ModelConfig) -> NDArray[np.int64]:
         """Turn the exported output into class labels."""

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numpy.typing import NDArray
 
 from latte_models._common.data import Dataset, Split
 from latte_models._common.family import Trained
 from latte_models.config import ModelConfig
+
+if TYPE_CHECKING:
+    from latte_models.distributed.world import Run
 
 __all__ = ["DigitsFamily"]
 
@@ -35,6 +41,13 @@ class DigitsFamily:
         from latte_models.digits import _net
 
         return _net.train(split, config)
+
+    def train_distributed(
+        self, split: Split, config: ModelConfig, run: Run, say: Callable[[str], None]
+    ) -> Trained | None:
+        from latte_models.digits import _ddp  # torch.distributed only for distributed runs
+
+        return _ddp.train_ddp(split, config, run, say)
 
     def decide(self, scores: NDArray[np.float32], config: ModelConfig) -> NDArray[np.int64]:
         return np.asarray(np.argmax(scores, axis=1), dtype=np.int64)

@@ -19,9 +19,9 @@ from latte_models._common.torchscript import normalize_torchscript
 from latte_models._common.triton import render_config
 from latte_models.config import ModelConfig
 
-__all__ = ["TrainedDigits", "train"]
+__all__ = ["PIXEL_MAX", "TrainedDigits", "network", "served", "train"]
 
-_PIXEL_MAX = 16.0  # load_digits intensities are 0..16
+PIXEL_MAX = 16.0  # load_digits intensities are 0..16
 _OPSET = 17
 
 
@@ -30,12 +30,9 @@ def train(split: Split, config: ModelConfig) -> TrainedDigits:
     torch.manual_seed(config.seed)
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
-    hidden = int(config.train["hidden_units"])
-    body = torch.nn.Sequential(
-        torch.nn.Linear(64, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10)
-    )
+    body = network(int(config.train["hidden_units"]))
     x, y = split.part("train")
-    features = torch.from_numpy(x / _PIXEL_MAX)
+    features = torch.from_numpy(x / PIXEL_MAX)
     labels = torch.from_numpy(y)
     optimizer = torch.optim.Adam(body.parameters(), lr=float(config.train["learning_rate"]))
     order = torch.Generator().manual_seed(config.seed)
@@ -48,19 +45,26 @@ def train(split: Split, config: ModelConfig) -> TrainedDigits:
             loss = torch.nn.functional.cross_entropy(body(features[rows]), labels[rows])
             loss.backward()  # type: ignore[no-untyped-call,unused-ignore]
             optimizer.step()
-    return TrainedDigits(_served(body), config)
+    return TrainedDigits(served(body), config)
 
 
-def _served(body: torch.nn.Sequential) -> torch.nn.Sequential:
+def network(hidden: int) -> torch.nn.Sequential:
+    """The trained network (scaled pixels in, logits out)."""
+    return torch.nn.Sequential(
+        torch.nn.Linear(64, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10)
+    )
+
+
+def served(body: torch.nn.Sequential) -> torch.nn.Sequential:
     """The served network takes raw 0..16 pixels and returns probabilities. Dividing the
     first layer's weights by 16 (a power of two, so exact) replaces a scaling step."""
-    served = copy.deepcopy(body)
-    first = served[0]
+    out = copy.deepcopy(body)
+    first = out[0]
     assert isinstance(first, torch.nn.Linear)
     with torch.no_grad():
-        first.weight.div_(_PIXEL_MAX)
-    served.append(torch.nn.Softmax(dim=1))
-    return served.eval()
+        first.weight.div_(PIXEL_MAX)
+    out.append(torch.nn.Softmax(dim=1))
+    return out.eval()
 
 
 class TrainedDigits:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numpy.typing import NDArray
 
 from latte_models._common.data import Dataset, Split
 from latte_models._common.family import Trained
 from latte_models.config import ModelConfig
+
+if TYPE_CHECKING:
+    from latte_models.distributed.world import Run
 
 __all__ = ["TumorFamily"]
 
@@ -39,6 +45,13 @@ class TumorFamily:
         from latte_models.tumor import _net
 
         return _net.train(split, config)
+
+    def train_distributed(
+        self, split: Split, config: ModelConfig, run: Run, say: Callable[[str], None]
+    ) -> Trained | None:
+        from latte_models.tumor import _mwms  # the custom loop only for distributed runs
+
+        return _mwms.train_mwms(split, config, run, say)
 
     def decide(self, scores: NDArray[np.float32], config: ModelConfig) -> NDArray[np.int64]:
         threshold = float(config.train["threshold"])

@@ -10,7 +10,7 @@ from latte.gitops import schemas
 from latte.gitops.crds import Missing, crd_result
 from latte.gitops.findings import CheckResult, Finding
 from latte.gitops.layout import GitopsLayout
-from latte.gitops.manifests import Manifest, parse_manifests
+from latte.gitops.manifests import Manifest, load_folder
 
 __all__ = ["check_argocd", "load_argocd"]
 
@@ -19,11 +19,7 @@ _GENERATE_PATHS = "argocd.argoproj.io/manifest-generate-paths"
 
 def load_argocd(layout: GitopsLayout) -> list[Manifest]:
     """Every document of ``gitops/argocd/*.yaml``."""
-    found: list[Manifest] = []
-    for path in sorted(layout.argocd.glob("*.yaml")):
-        label = layout.label(path)
-        found.extend(Manifest(label, m.doc) for m in parse_manifests(path.read_text(), label))
-    return found
+    return load_folder(layout.argocd, layout.label)
 
 
 def check_argocd(layout: GitopsLayout, crds: schemas.CrdSchemas | None) -> list[CheckResult]:

@@ -2,7 +2,8 @@
 
 Per environment: the values policy, ``helm lint``, ``helm template``, Kubernetes schemas of the
 rendered manifests, the Argo CRD schemas (when ``crd_schemas`` is set) and the policy rules.
-Then the Argo CD manifests themselves. Every check is reported as passed, failed or not run.
+Then the Argo CD manifests themselves, then the training runtimes and queues
+(``gitops/training/``). Every check is reported as passed, failed or not run.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from latte.gitops import argocd, policy, schemas, values
+from latte.gitops import argocd, policy, schemas, training, values
 from latte.gitops.crds import CRD_NOT_SET, Missing, crd_result
 from latte.gitops.findings import CheckResult, Finding
 from latte.gitops.helm import KUBE_VERSION, Helm
@@ -32,6 +33,7 @@ def run_checks(
     for env in envs or list(layout.envs):
         results.extend(_check_env(layout, helm, env, crds))
     results.extend(argocd.check_argocd(layout, crds))
+    results.extend(training.check_training(layout, crds))
     return results
 
 

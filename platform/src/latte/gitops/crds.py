@@ -3,7 +3,9 @@
 Argo CD's own manifests must each have a schema (a missing one is a finding: the folder named
 in ``crd_schemas`` is incomplete). Custom resources rendered by the chart may be of kinds no
 schema is provided for: those are listed in the result's note as not validated, never passed
-silently. Without ``crd_schemas`` at all the check is "not run", with the reason.
+silently. Without ``crd_schemas`` at all the check is "not run", with the reason. Every result
+notes the CEL rules (``x-kubernetes-validations``) of the validated kinds that were not
+evaluated offline.
 """
 
 from __future__ import annotations
@@ -51,12 +53,17 @@ def crd_result(
             Finding(m.source, m.name, f"no CRD schema for {m.api_version} {m.kind} in crd_schemas")
             for m in unknown
         ]
-        return CheckResult.of(name, lacking + found)
+        return _with_note(CheckResult.of(name, lacking + found), schemas.cel_note(manifests, crds))
     known = {m.kind for m in manifests if (m.api_version, m.kind) in crds}
     kinds = sorted({m.kind for m in unknown} - known)
     required = [_missing_crd(m) for m in unknown if m.kind in CHECKED_KINDS and m.kind in kinds]
-    note = f"no schema for {', '.join(kinds)}: not validated" if kinds else ""
-    result = CheckResult.of(name, found + required)
+    notes = [f"no schema for {', '.join(kinds)}: not validated" if kinds else ""]
+    notes.append(schemas.cel_note(manifests, crds))
+    return _with_note(CheckResult.of(name, found + required), "; ".join(filter(None, notes)))
+
+
+def _with_note(result: CheckResult, note: str) -> CheckResult:
+    """``result`` with ``note`` (CEL rules not evaluated, kinds without a schema)."""
     return CheckResult(result.name, result.status, result.findings, note)
 
 

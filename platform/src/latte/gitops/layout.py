@@ -21,6 +21,8 @@ class GitopsLayout:
     chart: Path
     argocd: Path
     envs: dict[str, Path]
+    # ClusterTrainingRuntimes and Kueue queues for `latte train --emit trainjob`
+    training: Path | None = None
 
     @classmethod
     def discover(cls, root: Path, folder: str = "gitops") -> GitopsLayout:
@@ -37,7 +39,14 @@ class GitopsLayout:
             if envs_dir.is_dir()
             else {}
         )
-        return cls(root=root, folder=gitops, chart=chart, argocd=gitops / "argocd", envs=envs)
+        return cls(
+            root=root,
+            folder=gitops,
+            chart=chart,
+            argocd=gitops / "argocd",
+            envs=envs,
+            training=gitops / "training",
+        )
 
     def env(self, name: str) -> Path:
         if name not in self.envs:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -11,7 +12,7 @@ import yaml
 from latte.gitops.errors import GitopsError
 from latte.gitops.findings import one_line
 
-__all__ = ["Manifest", "parse_manifests", "pod_spec", "workload_containers"]
+__all__ = ["Manifest", "load_folder", "parse_manifests", "pod_spec", "workload_containers"]
 
 _SOURCE = "# Source: "
 WORKLOAD_KINDS = frozenset({"Deployment", "Rollout", "StatefulSet", "DaemonSet", "Job"})
@@ -53,6 +54,15 @@ def parse_manifests(text: str, origin: str = "helm template") -> list[Manifest]:
         if doc:
             manifests.append(Manifest(source=source, doc=doc))
     return manifests
+
+
+def load_folder(folder: Path, label: Callable[[Path], str]) -> list[Manifest]:
+    """Every document of ``folder/*.yaml`` (files people write), each named by ``label(path)``."""
+    found: list[Manifest] = []
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else ():
+        name = label(path)
+        found.extend(Manifest(name, m.doc) for m in parse_manifests(path.read_text(), name))
+    return found
 
 
 def _documents(text: str) -> Iterator[str]:

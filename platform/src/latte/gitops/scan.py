@@ -29,7 +29,8 @@ __all__ = ["SKIPS", "find_dockerfiles", "parse_checkov", "parse_hadolint", "run_
 SKIPS: Mapping[str, str] = {
     "CKV_DOCKER_2": "Kubernetes probes on /v2/health/* replace a Docker HEALTHCHECK",
     "CKV_DOCKER_7": "the base image is an ARG pinned to a full version (python:3.11.x-slim)",
-    "CKV_GHA_7": "promote.yml's workflow_dispatch inputs pick the target env, not build inputs",
+    "CKV_GHA_7": "promote.yml's workflow_dispatch inputs pick the target env, and train.yml's "
+    "the training request (model, world size, digest-pinned image); neither changes a build",
 }
 _PRUNE = {".git", ".nox", ".latte", "build", "node_modules", ".venv"}
 

@@ -34,6 +34,7 @@ _LINEAGE_TABLES = {
     "versions": "framework.",
     "data": "data.",
     "signature": "signature.",
+    "training": "training.",
 }
 # nested tables of numbers that are worth keeping as metrics beside "metrics"
 _METRIC_TABLES = ("metrics", "latency")
