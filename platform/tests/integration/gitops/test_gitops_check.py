@@ -65,9 +65,7 @@ def test_a_planted_secret_value_fails_naming_file_and_key(gitops_repo, capsys):
     _edit(values, lambda d: d["triton"].update(artifactStore={"secretKey": "s3cr3t-value"}))
     code, out, _ = _check(gitops_repo, capsys, "--env", "dev")
     assert code == 1
-    assert (
-        "gitops/envs/dev/values.yaml: triton.artifactStore.secretKey: looks like a secret" in out
-    )
+    assert "gitops/envs/dev/values.yaml: triton.artifactStore.secretKey: looks like a secret" in out
 
 
 def test_a_chart_template_dropping_limits_fails_the_rendered_policy(gitops_repo, helm):
