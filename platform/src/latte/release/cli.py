@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -203,9 +203,22 @@ def _images(env_dir: Any, sha: str, repository: str | None, digest: str) -> dict
 def describe(outcome: ReleaseOutcome, settings: Settings) -> str:
     """One line: what was released, where, and whether anything was written."""
     where = outcome.path.relative_to(settings.root).as_posix()
-    models = ", ".join(f"{name} v{version}" for name, version in sorted(outcome.models.items()))
+    models = ", ".join(
+        _served(name, version, outcome.routing.get(name) or {})
+        for name, version in sorted(outcome.models.items())
+    )
     if not outcome.changed:
         return (
             f"{outcome.env} already pins release {outcome.release_id} ({models}); {where} unchanged"
         )
     return f"released {outcome.release_id} to {outcome.env}: {where} ({models})"
+
+
+def _served(name: str, version: int, route: Mapping[str, Any]) -> str:
+    """``digits v3``, or for a canary ``digits v3 at 10% beside stable v2`` (``, shadowed``)."""
+    stable = route.get("stable")
+    if stable is None or int(stable) == version:
+        return f"{name} v{version}"
+    weight = (route.get("versions") or {}).get(str(version), 0)
+    shadow = ", shadowed" if route.get("shadow") == version else ""
+    return f"{name} v{version} at {weight}% beside stable v{stable}{shadow}"

@@ -37,6 +37,7 @@ class ReleaseOutcome:
     release_id: str
     changed: bool
     models: Mapping[str, int]
+    routing: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
 
 
 def write_release(
@@ -50,7 +51,7 @@ def write_release(
     models = {name: int(m["version"]) for name, m in content["models"].items()}
     current_id = str(yamlfile.plain(doc).get("release", {}).get("id") or "")
     if current_id and _pins(doc, content):
-        return ReleaseOutcome(env_dir.name, path, current_id, False, models)
+        return ReleaseOutcome(env_dir.name, path, current_id, False, models, content["routing"])
     history = yamlfile.load(history_path) if history_path.is_file() else _new_doc(HISTORY_HEADER)
     entries = _entries(history, history_path)
     taken = [str(e.get("id", "")) for e in entries] + [current_id]
@@ -60,7 +61,7 @@ def write_release(
     entries.append(_history_entry(release_id, created, content, models, action))
     yamlfile.write_atomic(history_path, yamlfile.dump(history))
     yamlfile.write_atomic(path, yamlfile.dump(doc))
-    return ReleaseOutcome(env_dir.name, path, release_id, True, models)
+    return ReleaseOutcome(env_dir.name, path, release_id, True, models, content["routing"])
 
 
 def _pins(doc: Any, content: Mapping[str, Any]) -> bool:
