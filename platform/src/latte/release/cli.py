@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 import re
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,7 @@ from latte.release.devices import check_devices, gpu_enabled
 from latte.release.errors import GateFailedError, ReleaseError
 from latte.release.gates import GateInputs, evaluate_gates
 from latte.release.inputs import BuiltModel, point_current, read_bench, read_builds, resolve_models
-from latte.release.routing import check_release
+from latte.release.routing import check_release, served
 from latte.release.schema import check_against_chart
 from latte.release.source import ENVS_PATH, read_source
 from latte.release.writer import ReleaseOutcome, write_release
@@ -204,7 +204,7 @@ def describe(outcome: ReleaseOutcome, settings: Settings) -> str:
     """One line: what was released, where, and whether anything was written."""
     where = outcome.path.relative_to(settings.root).as_posix()
     models = ", ".join(
-        _served(name, version, outcome.routing.get(name) or {})
+        served(name, version, outcome.routing.get(name) or {})
         for name, version in sorted(outcome.models.items())
     )
     if not outcome.changed:
@@ -212,13 +212,3 @@ def describe(outcome: ReleaseOutcome, settings: Settings) -> str:
             f"{outcome.env} already pins release {outcome.release_id} ({models}); {where} unchanged"
         )
     return f"released {outcome.release_id} to {outcome.env}: {where} ({models})"
-
-
-def _served(name: str, version: int, route: Mapping[str, Any]) -> str:
-    """``digits v3``, or for a canary ``digits v3 at 10% beside stable v2`` (``, shadowed``)."""
-    stable = route.get("stable")
-    if stable is None or int(stable) == version:
-        return f"{name} v{version}"
-    weight = (route.get("versions") or {}).get(str(version), 0)
-    shadow = ", shadowed" if route.get("shadow") == version else ""
-    return f"{name} v{version} at {weight}% beside stable v{stable}{shadow}"

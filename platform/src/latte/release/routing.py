@@ -24,6 +24,7 @@ __all__ = [
     "check_release",
     "full_route",
     "routed_versions",
+    "served",
     "with_weight",
 ]
 
@@ -77,6 +78,16 @@ def with_weight(route: Mapping[str, Any], weight: int) -> dict[str, Any]:
         return {**dict(route), **full_route(canary), "stickyHeader": route.get("stickyHeader")}
     stable = int(route["stable"])
     return {**dict(route), "versions": {str(stable): 100 - weight, str(canary): weight}}
+
+
+def served(name: str, version: int, route: Mapping[str, Any]) -> str:
+    """``digits v3``, or for a canary ``digits v3 at 10% beside stable v2`` (``, shadowed``)."""
+    stable = route.get("stable")
+    if stable is None or int(stable) == version:
+        return f"{name} v{version}"
+    weight = (route.get("versions") or {}).get(str(version), 0)
+    shadow = ", shadowed" if route.get("shadow") == version else ""
+    return f"{name} v{version} at {weight}% beside stable v{stable}{shadow}"
 
 
 def check_release(where: str, doc: Mapping[str, Any]) -> None:
