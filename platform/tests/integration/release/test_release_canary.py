@@ -144,3 +144,15 @@ def test_a_gpu_only_config_is_refused_for_a_cpu_env(repo):
     assert _alias(repo) is None
     # staging runs Triton on GPUs: the same model is released there
     assert release(settings(repo), env="staging", now=NOW).changed
+
+
+def test_a_blocked_stable_version_is_refused(two_versions):
+    with open_registry(settings(two_versions)) as registry:
+        registry.block("digits", 1, "wrong labels")
+    before = _files(two_versions)
+    with pytest.raises(ReleaseError) as err:
+        release(settings(two_versions), canary=10, now=LATER)
+    assert str(err.value).startswith(
+        f"{WHERE}: routing.digits.stable: 1 is blocked in the registry (wrong labels)"
+    )
+    assert _files(two_versions) == before
