@@ -6,7 +6,7 @@ else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "LatteError", "UsageError"]
+__all__ = ["CommandError", "ConfigError", "GitError", "LatteError", "UsageError"]
 
 
 class LatteError(Exception):
@@ -25,3 +25,11 @@ class ConfigError(LatteError):
     """latte.toml or a LATTE_* variable holds a value latte cannot use."""
 
     exit_code = 2
+
+
+class CommandError(LatteError):
+    """A child program could not start, timed out or failed (see :mod:`latte.proc`)."""
+
+
+class GitError(CommandError):
+    """A git command failed; the message carries git's own reason (see :mod:`latte.git`)."""

@@ -1,4 +1,3 @@
-import argparse
 import importlib.util
 import socket
 
@@ -26,11 +25,11 @@ at_concurrency = 1
 
 def args(**overrides):
     values = {
-        "model": [], "mixed": False, "url": "", "metrics_url": "", "concurrency": "",
+        "models": [], "mixed": False, "url": "", "metrics_url": "", "concurrency": "",
         "step_seconds": "", "warmup_seconds": "", "encoding": "", "no_cache": False,
         "keep_going": False,
     }  # fmt: skip
-    return argparse.Namespace(**{**values, **overrides})
+    return {**values, **overrides}
 
 
 @pytest.fixture
@@ -58,7 +57,7 @@ def test_missing_locust_says_what_to_install(settings):
         return None if name == "locust" else object()
 
     with pytest.raises(LatteError, match=r"needs locust.*pip install -e serving -e loadtests"):
-        bench(settings, args(), find_spec=find_spec)
+        bench(settings, **args(), find_spec=find_spec)
 
 
 def test_default_run_goes_through_the_task_runner_with_the_device_in_the_env(settings, capsys):
@@ -69,7 +68,7 @@ def test_default_run_goes_through_the_task_runner_with_the_device_in_the_env(set
         return FakeReport()
 
     code = bench(
-        settings, args(model=["digits"]), find_spec=installed, targets=targets,
+        settings, **args(models=["digits"]), find_spec=installed, targets=targets,
         key_env=lambda s, env: {"LATTE_BENCH_DEVICE": "cpu:2x Test CPU"}, environ={"PATH": "/"},
     )  # fmt: skip
     assert code == 0
@@ -84,7 +83,7 @@ def test_default_run_goes_through_the_task_runner_with_the_device_in_the_env(set
 def test_no_model_means_every_bench_target(settings):
     seen = []
     bench(
-        settings, args(), find_spec=installed, key_env=lambda s, env: {},
+        settings, **args(), find_spec=installed, key_env=lambda s, env: {},
         targets=lambda s, patterns, **kw: seen.append(patterns) or FakeReport(),
     )  # fmt: skip
     assert seen == [["//loadtests/..."]]
@@ -101,7 +100,7 @@ def test_url_runs_directly_and_uncached(settings):
         raise AssertionError("a direct run is not cached, so it needs no key")
 
     code = bench(
-        settings, args(url="http://127.0.0.1:9", model=["digits"]), runner=runner,
+        settings, **args(url="http://127.0.0.1:9", models=["digits"]), runner=runner,
         find_spec=installed, key_env=key_env, environ={},
     )  # fmt: skip
     assert code == 3
@@ -113,7 +112,7 @@ def test_url_runs_directly_and_uncached(settings):
 
 def test_overrides_and_mixed_make_one_direct_run_of_every_model(settings):
     commands = direct_commands(
-        settings, args(mixed=True, concurrency="1,2", step_seconds="2", encoding="json")
+        settings, mixed=True, concurrency="1,2", step_seconds="2", encoding="json"
     )
     (command,) = commands
     assert command[command.index("--concurrency") + 1] == "1,2"
@@ -126,7 +125,7 @@ def test_overrides_and_mixed_make_one_direct_run_of_every_model(settings):
 def test_one_direct_run_per_model_and_the_worst_exit_code_wins(settings):
     codes = iter([0, 4])
     code = bench(
-        settings, args(no_cache=True), runner=lambda c, e: next(codes), find_spec=installed,
+        settings, **args(no_cache=True), runner=lambda c, e: next(codes), find_spec=installed,
         environ={},
     )  # fmt: skip
     assert code == 4
@@ -135,7 +134,7 @@ def test_one_direct_run_per_model_and_the_worst_exit_code_wins(settings):
 def test_an_slo_file_without_models_is_a_usage_error(settings):
     (settings.root / "loadtests" / "slo.toml").write_text("[sweep]\n")
     with pytest.raises(UsageError, match="lists no"):
-        direct_commands(settings, args(no_cache=True))
+        direct_commands(settings)
 
 
 @pytest.mark.skipif(
@@ -176,7 +175,7 @@ def test_a_direct_run_is_a_real_child_process_whose_exit_code_is_returned(settin
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    direct = args(url=f"http://127.0.0.1:{port}", model=["digits"])
+    direct = args(url=f"http://127.0.0.1:{port}", models=["digits"])
     # 3: the stopped server; 1: python cannot find latte_loadtests in a platform-only env
     expected = 1 if importlib.util.find_spec("latte_loadtests") is None else 3
-    assert bench(settings, direct, find_spec=installed) == expected
+    assert bench(settings, **direct, find_spec=installed) == expected

@@ -1,20 +1,19 @@
 """`latte serve`: builds the gateway command line, and says what to install when it can't."""
 
-import argparse
 import sys
 
 import pytest
 
 from latte.cli import build_parser, main
-from latte.commands.serve import gateway_command, serve
+from latte.commands.serve import gateway_command, options, serve
 from latte.config import load_settings
 from latte.errors import LatteError
 
 
-def _args(*argv: str) -> argparse.Namespace:
+def _args(*argv: str) -> dict:
     args, extra = build_parser().parse_known_args(["serve", *argv])
     args.extra = extra
-    return args
+    return options(args)
 
 
 @pytest.fixture
@@ -29,7 +28,7 @@ def test_serve_runs_the_gateway_module_with_a_local_triton(repo):
     seen = []
     code = serve(
         settings,
-        _args("--port", "9001"),
+        **_args("--port", "9001"),
         runner=lambda cmd: seen.append(cmd) or 7,
         find_spec=lambda name: object(),  # the platform's test env has no serving package
     )
@@ -46,7 +45,9 @@ def test_serve_runs_the_gateway_module_with_a_local_triton(repo):
 
 def test_a_configured_triton_url_is_passed_instead_of_starting_one(repo):
     settings = load_settings(root=repo, environ={"LATTE_TRITON_URL": "127.0.0.1:8001"})
-    command = gateway_command(settings, _args("--routing", "routing.yaml"), ["--log-level", "x"])
+    command = gateway_command(
+        settings, **{**_args("--routing", "routing.yaml"), "extra": ["--log-level", "x"]}
+    )
     assert command[command.index("--triton-url") + 1] == "127.0.0.1:8001"
     assert "--start-triton" not in command
     assert command[command.index("--routing") + 1] == str(repo / "routing.yaml")
@@ -55,13 +56,13 @@ def test_a_configured_triton_url_is_passed_instead_of_starting_one(repo):
 
 def test_local_backend_starts_no_triton(repo):
     settings = load_settings(root=repo, environ={})
-    assert "--start-triton" not in gateway_command(settings, _args("--backend", "local"))
+    assert "--start-triton" not in gateway_command(settings, **_args("--backend", "local"))
 
 
 def test_missing_serving_package_says_what_to_install(repo):
     settings = load_settings(root=repo, environ={})
     with pytest.raises(LatteError, match="pip install -e serving"):
-        serve(settings, _args(), runner=lambda cmd: 0, find_spec=lambda name: None)
+        serve(settings, **_args(), runner=lambda cmd: 0, find_spec=lambda name: None)
 
 
 def test_missing_model_repository_points_at_latte_build(tmp_path, capsys):

@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import subprocess
 import sys
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from latte import proc
 from latte.errors import LatteError, UsageError
 from latte.tasks import run_targets
 from latte.tasks.cli import report_exit_code
@@ -53,19 +53,30 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=_handle)
 
 
+_SWEEP = ("url", "metrics_url", "concurrency", "step_seconds", "warmup_seconds", "encoding")
+
+
 def _handle(args: argparse.Namespace, settings: Settings) -> int:
-    return bench(settings, args)
+    sweep = {flag: getattr(args, flag) for flag in _SWEEP}
+    return bench(
+        settings, models=args.model, mixed=args.mixed, no_cache=args.no_cache,
+        keep_going=args.keep_going, **sweep,
+    )  # fmt: skip
 
 
 def bench(
     settings: Settings,
-    args: argparse.Namespace,
     *,
+    models: Sequence[str] = (),
+    mixed: bool = False,
+    no_cache: bool = False,
+    keep_going: bool = False,
     runner: Runner | None = None,
     find_spec: Callable[[str], object] = importlib.util.find_spec,
     targets: RunTargets = run_targets,
     key_env: Callable[[Settings, Mapping[str, str]], dict[str, str]] | None = None,
     environ: Mapping[str, str] | None = None,
+    **sweep: str,
 ) -> int:
     """Check the prerequisites, then run cached targets or a direct run; return the exit code."""
     for module in ("latte_loadtests", "locust"):
@@ -77,34 +88,33 @@ def bench(
             )
     run = runner or _run
     env = dict(os.environ if environ is None else environ)
-    if _is_direct(args):
-        codes = [run(command, env) for command in direct_commands(settings, args)]
-        return max(codes)
+    if no_cache or mixed or _overrides(sweep, ignore=("metrics_url",)):
+        commands = direct_commands(settings, models=models, mixed=mixed, **sweep)
+        return max(run(command, env) for command in commands)
     env.update((key_env or _key_env)(settings, env))
-    models = args.model
     patterns = [f"//loadtests:bench-{m}" for m in models] or ["//loadtests/..."]
-    report = targets(settings, patterns, jobs=1, keep_going=args.keep_going, environ=env)
+    report = targets(settings, patterns, jobs=1, keep_going=keep_going, environ=env)
     return report_exit_code(report)
 
 
-def _is_direct(args: argparse.Namespace) -> bool:
-    overrides = (args.url, args.concurrency, args.step_seconds, args.warmup_seconds)
-    return any(overrides) or args.no_cache or args.mixed or bool(args.encoding)
+def _overrides(sweep: Mapping[str, str], ignore: Sequence[str] = ()) -> dict[str, str]:
+    unknown = set(sweep) - set(_SWEEP)
+    if unknown:
+        raise TypeError(f"unknown benchmark options {sorted(unknown)}; expected {_SWEEP}")
+    return {flag: value for flag, value in sweep.items() if value and flag not in ignore}
 
 
-def direct_commands(settings: Settings, args: argparse.Namespace) -> list[list[str]]:
+def direct_commands(
+    settings: Settings, *, models: Sequence[str] = (), mixed: bool = False, **sweep: str
+) -> list[list[str]]:
     """One ``python -m latte_loadtests run`` per model (or one for a mixed run)."""
-    models = args.model or _all_models(settings)
+    models = list(models) or _all_models(settings)
     base = [sys.executable, "-m", "latte_loadtests", "run"]
     base += ["--build-dir", str(settings.path(settings.build_dir))]
     base += ["--slo-file", str(settings.path(SLO_FILE))]
-    for flag in ("url", "metrics_url", "concurrency", "step_seconds", "warmup_seconds"):
-        value = getattr(args, flag)
-        if value:
-            base += ["--" + flag.replace("_", "-"), str(value)]
-    if args.encoding:
-        base += ["--encoding", args.encoding]
-    if args.mixed:
+    for flag, value in _overrides(sweep).items():
+        base += ["--" + flag.replace("_", "-"), str(value)]
+    if mixed:
         return [base + [arg for m in models for arg in ("--model", m)]]
     return [[*base, "--model", model] for model in models]
 
@@ -124,16 +134,17 @@ def _key_env(settings: Settings, env: Mapping[str, str]) -> dict[str, str]:
     """The LATTE_BENCH_* key variables (device, code and model digests) from latte_loadtests."""
     command = [sys.executable, "-m", "latte_loadtests", "key-env"]
     command += ["--build-dir", str(settings.path(settings.build_dir))]
-    done = subprocess.run(command, env=dict(env), capture_output=True, text=True, check=False)
-    lines = [line.partition("=") for line in done.stdout.splitlines() if "=" in line]
+    done = proc.run(command, env=env, ok=None)
+    out = done.stdout.decode("utf-8", "replace")
+    lines = [line.partition("=") for line in out.splitlines() if "=" in line]
     if done.returncode != 0 or not lines:
-        reason = done.stderr.strip() or "no output"
+        reason = done.stderr.decode("utf-8", "replace").strip() or "no output"
         raise LatteError(f"cannot compute the benchmark cache key ({reason}); see {command}")
     return {name: value for name, _, value in lines}
 
 
 def _run(command: Sequence[str], env: Mapping[str, str]) -> int:
     try:
-        return subprocess.run(command, env=dict(env), check=False).returncode
+        return proc.run(command, env=env, ok=None, capture=False).returncode
     except KeyboardInterrupt:
         return 130

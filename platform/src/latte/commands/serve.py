@@ -47,19 +47,27 @@ def register(subparsers: Any) -> None:
 
 
 def _handle(args: argparse.Namespace, settings: Settings) -> int:
-    return serve(settings, args, extra=args.extra)
+    return serve(settings, **options(args))
+
+
+def options(args: argparse.Namespace) -> dict[str, Any]:
+    """The parsed ``latte serve`` flags as the keyword arguments of :func:`serve`."""
+    names = ("host", "port", "model_repository", "backend", "routing", "extra")
+    return {name: getattr(args, name) for name in names}
 
 
 def serve(
     settings: Settings,
-    args: argparse.Namespace,
     *,
-    extra: Sequence[str] = (),
     runner: Runner | None = None,
     find_spec: Callable[[str], object] = importlib.util.find_spec,
+    **flags: Any,
 ) -> int:
-    """Check the prerequisites, then run the gateway until it stops; return its exit code."""
-    command = gateway_command(settings, args, extra)
+    """Check the prerequisites, then run the gateway until it stops; return its exit code.
+
+    ``flags`` are :func:`gateway_command`'s keyword arguments.
+    """
+    command = gateway_command(settings, **flags)
     if find_spec("latte_serving") is None:
         raise LatteError(
             "'latte serve' needs the serving package, which is not installed; run "
@@ -69,24 +77,31 @@ def serve(
 
 
 def gateway_command(
-    settings: Settings, args: argparse.Namespace, extra: Sequence[str] = ()
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    model_repository: Path | None = None,
+    backend: str = "auto",
+    routing: Path | None = None,
+    extra: Sequence[str] = (),
 ) -> list[str]:
     """The ``python -m latte_serving serve`` command line for these settings and flags."""
-    repository = settings.path(args.model_repository or settings.build_dir / "model-repository")
+    repository = settings.path(model_repository or settings.build_dir / "model-repository")
     if not repository.is_dir():
         raise LatteError(
             f"no model repository at {repository}; run 'latte build' first or pass "
             "--model-repository"
         )
     command = [sys.executable, "-m", "latte_serving", "serve"]
-    command += ["--model-repository", str(repository), "--host", args.host]
-    command += ["--port", str(args.port), "--backend", args.backend]
+    command += ["--model-repository", str(repository), "--host", host]
+    command += ["--port", str(port), "--backend", backend]
     if settings.triton_url:
         command += ["--triton-url", settings.triton_url]
-    elif args.backend != "local":
+    elif backend != "local":
         command.append("--start-triton")
-    if args.routing is not None:
-        command += ["--routing", str(settings.path(args.routing))]
+    if routing is not None:
+        command += ["--routing", str(settings.path(routing))]
     return [*command, *extra]
 
 

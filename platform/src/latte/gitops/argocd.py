@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from latte.gitops import schemas
+from latte.gitops.crds import Missing, crd_result
 from latte.gitops.findings import CheckResult, Finding
 from latte.gitops.layout import GitopsLayout
 from latte.gitops.manifests import Manifest, parse_manifests
@@ -27,20 +28,10 @@ def load_argocd(layout: GitopsLayout) -> list[Manifest]:
 
 def check_argocd(layout: GitopsLayout, crds: schemas.CrdSchemas | None) -> list[CheckResult]:
     manifests = load_argocd(layout)
-    results = [CheckResult.of("argocd applicationset", _structure(layout, manifests))]
-    if crds is None:
-        from latte.gitops.check import CRD_NOT_SET
-
-        results.append(CheckResult.not_run("argocd CRD schemas", CRD_NOT_SET))
-    else:
-        missing = [
-            Finding(m.source, m.name, f"no CRD schema for {m.api_version} {m.kind} in crd_schemas")
-            for m in manifests
-            if (m.api_version, m.kind) not in crds
-        ]
-        found = schemas.validate_crds(manifests, crds)
-        results.append(CheckResult.of("argocd CRD schemas", missing + found))
-    return results
+    return [
+        CheckResult.of("argocd applicationset", _structure(layout, manifests)),
+        crd_result("argocd CRD schemas", manifests, crds, Missing.FINDING),
+    ]
 
 
 def _structure(layout: GitopsLayout, manifests: list[Manifest]) -> list[Finding]:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from latte.gitops import argocd, policy, schemas, values
+from latte.gitops.crds import CRD_NOT_SET, Missing, crd_result
 from latte.gitops.findings import CheckResult, Finding
 from latte.gitops.helm import KUBE_VERSION, Helm
 from latte.gitops.layout import GitopsLayout
@@ -18,10 +19,6 @@ from latte.gitops.manifests import Manifest, parse_manifests
 from latte.release.routing import routing_problems
 
 __all__ = ["CRD_NOT_SET", "render_env", "run_checks"]
-
-CRD_NOT_SET = (
-    "crd_schemas is not set (latte.toml or LATTE_CRD_SCHEMAS): Argo CRD schemas not checked"
-)
 
 
 def run_checks(
@@ -64,7 +61,7 @@ def _check_env(
         return results
     k8s_findings, custom = schemas.validate_kubernetes(manifests)
     results.append(CheckResult.of(f"kubernetes schemas ({env})", k8s_findings))
-    results.append(_crd_result(f"CRD schemas ({env})", custom, crds))
+    results.append(crd_result(f"CRD schemas ({env})", custom, crds, Missing.NOTE))
     results.append(CheckResult.of(f"policy ({env})", policy.check_policies(manifests)))
     return results
 
@@ -99,16 +96,6 @@ def _lint(layout: GitopsLayout, helm: Helm, env: str) -> list[Finding]:
     return [
         Finding(layout.label(layout.chart), "helm lint", _last_lines(done.stdout + done.stderr))
     ]
-
-
-def _crd_result(name: str, custom: list[Manifest], crds: schemas.CrdSchemas | None) -> CheckResult:
-    if crds is None:
-        return CheckResult.not_run(name, CRD_NOT_SET)
-    known = [m for m in custom if (m.api_version, m.kind) in crds]
-    unknown = sorted({m.kind for m in custom} - {m.kind for m in known})
-    result = CheckResult.of(name, schemas.validate_crds(known, crds))
-    note = f"no schema for {', '.join(unknown)}: not validated" if unknown else ""
-    return CheckResult(result.name, result.status, result.findings, note)
 
 
 def _value_args(layout: GitopsLayout, env: str) -> list[str]:

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from latte.gitops.errors import CheckFailedError, GitopsError
+from latte.gitops.findings import CheckResult, Status
 from latte.gitops.helm import find_helm
 from latte.gitops.layout import GitopsLayout
 
 if TYPE_CHECKING:
     from latte.config import Settings
-    from latte.gitops.findings import CheckResult
 
 __all__ = ["format_report", "register"]
 
@@ -81,7 +81,7 @@ def _tool(name: str) -> str:
 
 
 def _raise_on_failure(command: str, results: Sequence[CheckResult]) -> None:
-    failed = [r.name for r in results if r.status == "failed"]
+    failed = [r.name for r in results if r.status is Status.FAILED]
     if failed:
         raise CheckFailedError(
             f"{command} failed: {len(failed)} of {len(results)} checks ({', '.join(failed)}); "
@@ -96,7 +96,7 @@ def format_report(results: Sequence[CheckResult]) -> str:
         note = f": {result.reason}" if result.reason else ""
         lines.append(f"{result.status:>8}  {result.name}{note}")
         lines.extend(f"          {finding}" for finding in result.findings)
-    counts = {s: sum(r.status == s for r in results) for s in ("passed", "failed", "not run")}
+    counts = {s: sum(r.status == s for r in results) for s in Status}
     lines.append(", ".join(f"{n} {s}" for s, n in counts.items()))
     return "\n".join(lines)
 

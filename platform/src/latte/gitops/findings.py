@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from enum import StrEnum
 
-__all__ = ["CheckResult", "Finding", "Status"]
+__all__ = ["CheckResult", "Finding", "Status", "one_line"]
 
-Status = Literal["passed", "failed", "not run"]
+
+class Status(StrEnum):
+    """How one check ended."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_RUN = "not run"
+
+
+def one_line(exc: Exception) -> str:
+    """Parser errors span lines; the CLI prints one."""
+    return " ".join(str(exc).split())
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -33,8 +44,8 @@ class CheckResult:
 
     @classmethod
     def of(cls, name: str, findings: list[Finding]) -> CheckResult:
-        return cls(name, "failed" if findings else "passed", tuple(findings))
+        return cls(name, Status.FAILED if findings else Status.PASSED, tuple(findings))
 
     @classmethod
     def not_run(cls, name: str, reason: str) -> CheckResult:
-        return cls(name, "not run", reason=reason)
+        return cls(name, Status.NOT_RUN, reason=reason)

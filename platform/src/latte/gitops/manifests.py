@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from latte.gitops.errors import GitopsError
+from latte.gitops.findings import one_line
 
 __all__ = ["Manifest", "parse_manifests", "pod_spec", "workload_containers"]
 
@@ -47,7 +48,7 @@ def parse_manifests(text: str, origin: str = "helm template") -> list[Manifest]:
             doc = yaml.load(chunk, Loader=loader)  # noqa: S506  # nosec B506
         except yaml.YAMLError as exc:
             raise GitopsError(
-                f"{source}: rendered YAML does not parse ({_one_line(exc)}); fix the template"
+                f"{source}: rendered YAML does not parse ({one_line(exc)}); fix the template"
             ) from exc
         if doc:
             manifests.append(Manifest(source=source, doc=doc))
@@ -93,8 +94,3 @@ def workload_containers(manifest: Manifest) -> list[tuple[str, Mapping[str, Any]
             path = f"spec.template.spec.{field}[{container.get('name', '?')}]"
             found.append((path, container))
     return found
-
-
-def _one_line(exc: Exception) -> str:
-    """Parser errors span lines; the CLI prints one."""
-    return " ".join(str(exc).split())

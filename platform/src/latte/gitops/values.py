@@ -15,7 +15,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from latte.gitops.errors import GitopsError
-from latte.gitops.findings import Finding
+from latte.gitops.findings import Finding, one_line
 
 __all__ = ["check_merged_resources", "check_values_file", "load_values", "merge_values"]
 
@@ -40,7 +40,7 @@ def load_values(path: Path) -> Any:
         data = YAML(typ="safe", pure=True).load(path)
     except (OSError, YAMLError) as exc:
         raise GitopsError(
-            f"{path}: cannot read values ({_one_line(exc)}); fix the YAML and retry"
+            f"{path}: cannot read values ({one_line(exc)}); fix the YAML and retry"
         ) from exc
     if data is None:
         return {}
@@ -163,8 +163,3 @@ def _leaves(data: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
             yield from _leaves(value, f"{prefix[:-1]}[{index}].")
     else:
         yield prefix[:-1], data
-
-
-def _one_line(exc: Exception) -> str:
-    """Parser errors span lines; the CLI prints one."""
-    return " ".join(str(exc).split())

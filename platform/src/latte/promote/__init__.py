@@ -9,11 +9,11 @@ what each environment pins and what is pending. The chain and its policies live 
 
 from __future__ import annotations
 
+from latte.git import Git
 from latte.promote.chain import CHAIN_FILE, Chain, EnvPolicy, parse_chain, parse_duration
 from latte.promote.errors import ForgeError, GitError, PolicyError, PromoteError
 from latte.promote.forge import FORGES, Forge, GitHubForge, PullRequest, make_forge
-from latte.promote.git import Git
-from latte.promote.moves import Outcome, Workspace
+from latte.promote.moves import MoveState, Outcome, Workspace
 from latte.promote.policy import Blocklist, Candidate, check_policy
 from latte.promote.promote import promote, promotion_branch
 from latte.promote.release import ModelPin, ReleaseInfo, history_path, release_path
@@ -36,6 +36,7 @@ __all__ = [
     "GitError",
     "GitHubForge",
     "ModelPin",
+    "MoveState",
     "Outcome",
     "PolicyError",
     "PromoteError",

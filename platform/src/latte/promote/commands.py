@@ -14,10 +14,10 @@ from typing import Any, Literal
 
 from latte.config import Settings
 from latte.errors import UsageError
+from latte.git import Git
 from latte.promote.errors import ForgeError, PromoteError
 from latte.promote.forge import Forge, make_forge
-from latte.promote.git import Git
-from latte.promote.moves import Outcome, Workspace
+from latte.promote.moves import MoveState, Outcome, Workspace
 from latte.promote.policy import Blocklist
 from latte.promote.promote import promote
 from latte.promote.rollback import rollback
@@ -212,7 +212,7 @@ def _print(outcome: Outcome, ws: Workspace) -> None:
         print(outcome.note)
     if outcome.pull is not None:
         print(f"pull request #{outcome.pull.number}: {outcome.pull.url}")
-    if outcome.state != "opened":
+    if outcome.state is not MoveState.OPENED:
         return
     print(
         f"branch {outcome.branch} at {outcome.commit[:12]}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from latte.errors import LatteError
+from latte.errors import GitError, LatteError
 
 __all__ = ["ForgeError", "GitError", "PolicyError", "PromoteError"]
 
@@ -18,10 +18,6 @@ class PolicyError(PromoteError):
         self.target = target
         self.reasons = list(reasons)
         super().__init__(f"promotion to {target} refused: {'; '.join(reasons)}")
-
-
-class GitError(PromoteError):
-    """A git command failed; the message carries git's own first line."""
 
 
 class ForgeError(PromoteError):

@@ -1,100 +1,13 @@
-"""Appending one entry to ``envs/<env>/history.yaml`` without rewriting earlier entries.
-
-The new entry is appended as text, so every earlier byte stays as it was (the file is
-append-only by contract); the result is parsed back and checked. Only when the file's shape
-does not allow a plain append (``history: []``, odd layout) is it round-tripped with
-ruamel.yaml, which keeps comments and order.
-"""
+"""``history.yaml`` for promotion and rollback: :mod:`latte.history` raising PromoteError."""
 
 from __future__ import annotations
 
-import io
-import json
-import re
-from collections.abc import Mapping
-from typing import Any
+import functools
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
+from latte.history import HEADER, render_entry
+from latte.history import append_entry as _append_entry
 from latte.promote.errors import PromoteError
 
 __all__ = ["HEADER", "append_entry", "render_entry"]
 
-HEADER = (
-    "# Append-only log of what this environment ran. Written by latte; do not edit by hand.\n"
-    "history:\n"
-)
-_ITEM = re.compile(r"^( *)- ", re.MULTILINE)
-_QUOTED = frozenset({"id", "created", "commit"})
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
-_RESERVED = frozenset({"true", "false", "yes", "no", "on", "off", "null", "y", "n"})
-_EMPTY = re.compile(r"^history:[ \t]*\[\][ \t]*$", re.MULTILINE)
-
-
-def render_entry(entry: Mapping[str, Any], indent: str = "  ") -> str:
-    """One block-style list item; strings double-quoted (JSON strings are valid YAML)."""
-    lines = []
-    for key, value in entry.items():
-        lines.append(f"{indent}  {key}: {_scalar(value, key)}")
-    return f"{indent}- " + "\n".join(lines)[len(indent) + 2 :] + "\n"
-
-
-def _scalar(value: Any, key: str = "") -> str:
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{k}: {_scalar(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, bool | int | float):
-        return json.dumps(value)
-    text = str(value)
-    # Like `latte release`: ids, times and commits always quoted, plain words (actions, env
-    # names) bare; anything else double-quoted (a JSON string is a valid YAML scalar).
-    if key not in _QUOTED and _WORD.fullmatch(text) and text.lower() not in _RESERVED:
-        return text
-    return json.dumps(text)
-
-
-def append_entry(current: bytes | None, entry: Mapping[str, Any], where: str) -> bytes:
-    """The history file's bytes with ``entry`` appended as the newest item."""
-    if current is None or not current.strip():
-        return (HEADER + render_entry(entry)).encode("utf-8")
-    text = current.decode("utf-8")
-    before = _entries(text, where)
-    items = _ITEM.findall(text)
-    appended = (
-        text
-        + ("" if text.endswith("\n") else "\n")
-        + render_entry(entry, items[-1] if items else "  ")
-    )
-    if before and _entries(appended, where) == [*before, dict(entry)]:
-        return appended.encode("utf-8")
-    # A fresh env's file says `history: []`: open the list in place, keeping the header.
-    opened = _EMPTY.sub(lambda _: "history:\n" + render_entry(entry).rstrip("\n"), text, count=1)
-    if not before and _entries(opened, where) == [dict(entry)]:
-        return opened.encode("utf-8")
-    return _round_trip(text, entry, where)
-
-
-def _entries(text: str, where: str) -> list[Any]:
-    try:
-        data = YAML(typ="safe").load(text) or {}
-    except YAMLError as exc:
-        raise PromoteError(f"{where}: not valid YAML ({exc}); restore it from git") from exc
-    history = data.get("history") if isinstance(data, dict) else None
-    if history is None:
-        return []
-    if not isinstance(history, list):
-        raise PromoteError(f"{where}: 'history' must be a list; restore it from git")
-    return history
-
-
-def _round_trip(text: str, entry: Mapping[str, Any], where: str) -> bytes:
-    yaml = YAML()
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    data = yaml.load(text)
-    if not isinstance(data, dict):
-        raise PromoteError(f"{where}: must be a mapping with a 'history' list; restore it from git")
-    data.setdefault("history", [])
-    data["history"].append(dict(entry))
-    out = io.StringIO()
-    yaml.dump(data, out)
-    return out.getvalue().encode("utf-8")
+append_entry = functools.partial(_append_entry, error=PromoteError)

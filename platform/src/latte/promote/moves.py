@@ -9,17 +9,18 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from datetime import datetime
+from enum import StrEnum
 
+from latte.git import Git
 from latte.promote.chain import CHAIN_FILE, Chain, parse_chain
 from latte.promote.describe import Move, commit_message, pull_title
 from latte.promote.errors import PromoteError
 from latte.promote.forge import Forge, PullRequest
-from latte.promote.git import Git
 from latte.promote.history import append_entry
 from latte.promote.policy import Blocklist
 from latte.promote.release import ReleaseInfo, history_path, release_path
 
-__all__ = ["Outcome", "Workspace", "open_move", "read_release"]
+__all__ = ["MoveState", "Outcome", "Workspace", "open_move", "read_release"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,11 +62,20 @@ class Workspace:
         )  # fmt: skip
 
 
+class MoveState(StrEnum):
+    """What a move did."""
+
+    OPENED = "opened"  # a new branch (and pull request)
+    PENDING = "pending"  # its branch exists and waits for review
+    RESUMED = "resumed"  # its branch existed but was never pushed: pushed now
+    DONE = "done"  # the environment already runs it
+
+
 @dataclasses.dataclass(frozen=True)
 class Outcome:
-    """What a move did: ``opened`` a branch, found it ``pending``, or it was ``done`` before."""
+    """What a move did (:class:`MoveState`), on which branch, with which pull request."""
 
-    state: str
+    state: MoveState
     branch: str
     title: str
     body: str = ""
@@ -119,14 +129,18 @@ def existing(
                 f"branch {branch} already exists and its pull request #{closed.number} was "
                 "closed: delete the branch (here and on the remote) to try again"
             )
-            return Outcome(state="pending", branch=branch, title=title, pull=closed, note=note)
+            return Outcome(
+                state=MoveState.PENDING, branch=branch, title=title, pull=closed, note=note
+            )
         pull = _open_pull(ws, branch, title, *finish())
         steps.append("opened its pull request")
     if not steps:
         note = f"branch {branch} already exists; nothing changed"
-        return Outcome(state="pending", branch=branch, title=title, pull=pull, note=note)
+        return Outcome(MoveState.PENDING, branch=branch, title=title, pull=pull, note=note)
     note = f"branch {branch} already existed; {' and '.join(steps)} (an earlier run stopped)"
-    return Outcome(state="resumed", branch=branch, title=title, pull=pull, note=note, pushed=True)
+    return Outcome(
+        state=MoveState.RESUMED, branch=branch, title=title, pull=pull, note=note, pushed=True
+    )
 
 
 def _open_pull(ws: Workspace, branch: str, title: str, body: str, labels: list[str]) -> PullRequest:
@@ -151,7 +165,7 @@ def open_move(
         ws.git.push(ws.remote, branch)
     pull = _open_pull(ws, branch, pull_title(move), body, labels) if ws.forge else None
     return Outcome(
-        state="opened", branch=branch, title=pull_title(move), body=body, commit=commit,
+        state=MoveState.OPENED, branch=branch, title=pull_title(move), body=body, commit=commit,
         pushed=bool(ws.remote), pull=pull,
     )  # fmt: skip
 

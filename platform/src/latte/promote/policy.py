@@ -14,6 +14,7 @@ from latte.errors import LatteError
 from latte.promote.chain import EnvPolicy
 from latte.promote.errors import PromoteError
 from latte.promote.release import ReleaseInfo
+from latte.releasefile import GateState
 
 __all__ = [
     "Blocklist",
@@ -24,7 +25,7 @@ __all__ = [
     "human",
 ]
 
-PASSED = "passed"
+PASSED = GateState.PASSED
 
 
 class Blocklist(Protocol):

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from latte.promote.describe import Move, pull_body, pull_title
 from latte.promote.errors import PolicyError, PromoteError
-from latte.promote.moves import Outcome, Workspace, existing, open_move, read_release
+from latte.promote.moves import MoveState, Outcome, Workspace, existing, open_move, read_release
 from latte.promote.policy import Candidate, check_policy, human
 from latte.promote.release import release_path
 from latte.release import yamlfile
@@ -29,7 +29,7 @@ def promote(ws: Workspace, *, target: str, source: str = "", approved_by: str = 
     move, data, current_data = _move(ws, target, source, approved_by)
     if data == current_data:
         return Outcome(
-            state="done", branch="", title=pull_title(move),
+            state=MoveState.DONE, branch="", title=pull_title(move),
             note=f"{target} already runs release {move.release.id}; nothing to do",
         )  # fmt: skip
     branch = promotion_branch(target, move.release.id)

@@ -15,7 +15,7 @@ from typing import Any
 
 from latte.promote.describe import Move, pull_body, pull_title
 from latte.promote.errors import PolicyError, PromoteError
-from latte.promote.moves import Outcome, Workspace, existing, open_move, read_release
+from latte.promote.moves import MoveState, Outcome, Workspace, existing, open_move, read_release
 from latte.promote.policy import check_move_policy
 from latte.promote.release import release_path
 from latte.release import yamlfile
@@ -44,7 +44,7 @@ def move_weight(ws: Workspace, *, env: str, weight: int, approved_by: str = "") 
     )  # fmt: skip
     if new == data:
         note = f"{env} already routes its canary at {weight}%; nothing to do"
-        return Outcome(state="done", branch="", title=pull_title(move), note=note)
+        return Outcome(state=MoveState.DONE, branch="", title=pull_title(move), note=note)
 
     def finish() -> tuple[str, list[str]]:
         reasons = check_move_policy(policy, current, approved_by, ws.blocklist)

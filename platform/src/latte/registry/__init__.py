@@ -9,7 +9,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from latte.registry.artifacts import STORES, ArtifactStore, LocalStore, open_store
+    from latte.registry.artifacts import STORES, ArtifactStore, folder_store, open_store
     from latte.registry.backup import backup_registry, restore_registry
     from latte.registry.build import register_build
     from latte.registry.digest import check_digest, tree_digest
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
         RegistryError,
         StoreError,
     )
-    from latte.registry.export import ExportResult
+    from latte.registry.export import ExportResult, export_repository
     from latte.registry.registry import Registry, open_registry
     from latte.registry.values import AuditEntry, ModelVersion, Selector, parse_selector
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "STORES": "artifacts",
     "ArtifactStore": "artifacts",
-    "LocalStore": "artifacts",
+    "folder_store": "artifacts",
     "open_store": "artifacts",
     "backup_registry": "backup",
     "restore_registry": "backup",
@@ -44,6 +44,7 @@ _HOMES = {
     "RegistryError": "errors",
     "StoreError": "errors",
     "ExportResult": "export",
+    "export_repository": "export",
     "Registry": "registry",
     "open_registry": "registry",
     "AuditEntry": "values",
@@ -69,7 +70,6 @@ __all__ = [
     "ExportResult",
     "IntegrityError",
     "InvalidInputError",
-    "LocalStore",
     "ModelVersion",
     "NotFoundError",
     "Registry",
@@ -78,6 +78,8 @@ __all__ = [
     "StoreError",
     "backup_registry",
     "check_digest",
+    "export_repository",
+    "folder_store",
     "open_registry",
     "open_store",
     "parse_selector",

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from latte.registry import _queries as q
-from latte.registry.artifacts import LocalStore
+from latte.registry.artifacts import folder_store
 from latte.registry.blobs import copy_tree
 from latte.registry.db import translate_db_errors
 from latte.registry.errors import InvalidInputError, RegistryError
@@ -38,7 +38,7 @@ def backup_registry(registry: Registry, dest: Path) -> int:
     staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}-"))
     try:
         document = _snapshot(registry)
-        target = LocalStore(staging / "artifacts")
+        target = folder_store(staging / "artifacts")
         for digest in sorted({v["digest"] for v in document["versions"]}):
             copy_tree(registry.store, target, digest)
         (staging / _METADATA).write_text(json.dumps(document, indent=1, sort_keys=True))
@@ -75,7 +75,7 @@ def restore_registry(registry: Registry, source: Path) -> int:
             f"restore needs an empty registry, but {registry.engine.url.database or 'it'} "
             "holds models; point registry_url and artifact_store_url at new, empty stores"
         )
-    backup_store = LocalStore(source / "artifacts")
+    backup_store = folder_store(source / "artifacts")
     for digest in sorted({v["digest"] for v in document["versions"]}):
         copy_tree(backup_store, registry.store, digest)
     with translate_db_errors(registry.engine), registry.engine.begin() as connection:

@@ -12,8 +12,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from latte.cas import fetch_checked, put_if_absent
 from latte.registry.artifacts import ArtifactStore
-from latte.registry.digest import DIGEST_PREFIX, Manifest, file_sha256
+from latte.registry.digest import DIGEST_PREFIX, Manifest
 from latte.registry.errors import IntegrityError
 
 __all__ = [
@@ -43,10 +44,7 @@ def upload_tree(store: ArtifactStore, root: Path, manifest: Manifest) -> int:
     """Upload the blobs the store lacks, then the manifest; returns how many blobs were sent."""
     sent = 0
     for entry in manifest.files:
-        key = blob_key(entry.sha256)
-        if not store.exists(key):
-            store.put_file(key, root / entry.path)
-            sent += 1
+        sent += put_if_absent(store, blob_key(entry.sha256), root / entry.path)
     store.put_bytes(manifest_key(manifest.digest), manifest.to_json())
     return sent
 
@@ -72,8 +70,7 @@ def download_tree(store: ArtifactStore, digest: str, dest: Path) -> Manifest:
         for entry in manifest.files:
             target = staging / entry.path
             target.parent.mkdir(parents=True, exist_ok=True)
-            store.get_file(blob_key(entry.sha256), target)
-            _check_blob(store, entry.sha256, target)
+            _fetch_blob(store, entry.sha256, target)
             tree.update(entry.path.encode("utf-8") + b"\0")
             tree.update(target.read_bytes())
         _check_tree(store, digest, DIGEST_PREFIX + tree.hexdigest())
@@ -93,8 +90,8 @@ def copy_tree(source: ArtifactStore, target: ArtifactStore, digest: str) -> Mani
     return manifest
 
 
-def _check_blob(store: ArtifactStore, expected: str, path: Path) -> None:
-    actual = file_sha256(path)
+def _fetch_blob(store: ArtifactStore, expected: str, path: Path) -> None:
+    actual = fetch_checked(store, blob_key(expected), expected, path)
     if actual != expected:
         raise IntegrityError(
             f"blob {blob_key(expected)} in {store.describe()} has sha256 {actual}: it is "

@@ -4,11 +4,11 @@ its exported tree ``build/model-repository/<name>/``."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Protocol
 
+from latte.git import Git
 from latte.registry.errors import InvalidInputError
 from latte.registry.registry import Registry, open_registry
 from latte.registry.values import ModelVersion
@@ -144,17 +144,7 @@ def model_build_keys(results: Iterable[BuiltTarget]) -> dict[str, str]:
 
 def git_commit(root: Path) -> str | None:
     """The checked-out commit of the repository at ``root``, if it is a git checkout."""
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except OSError:
-        return None
-    commit = done.stdout.strip()
-    return commit if done.returncode == 0 and len(commit) == 40 else None
+    return Git(root).head()
 
 
 def register_run(settings: Settings, results: Iterable[BuiltTarget]) -> list[ModelVersion]:

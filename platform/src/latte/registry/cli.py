@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from latte.registry.errors import InvalidInputError
+from latte.registry.errors import InvalidInputError, StoreError
 
 if TYPE_CHECKING:
     from latte.config import Settings
@@ -102,9 +102,12 @@ def _add(commands: Any, name: str, help_text: str, handler: Any, *arguments: Any
 
 
 def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"version must be a positive integer, got {text!r}")
-    return int(text)
+    from latte.registry.values import parse_version
+
+    try:
+        return parse_version(text)
+    except InvalidInputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _run(handler: Any, args: argparse.Namespace, settings: Settings) -> int:
@@ -112,8 +115,17 @@ def _run(handler: Any, args: argparse.Namespace, settings: Settings) -> int:
 
     overrides = {"registry_url": args.registry_url, "artifact_store_url": args.artifact_store_url}
     settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v})
-    with open_registry(settings, actor=_actor()) as registry:
-        return int(handler(registry, args))
+    # export-repo needs the settings too (the S3 endpoint); the registry itself holds none
+    args = argparse.Namespace(**vars(args), settings=settings)
+    try:
+        with open_registry(settings, actor=_actor()) as registry:
+            return int(handler(registry, args))
+    except OSError as exc:  # a path the user named (or the store) cannot be written or read
+        where = exc.filename or "a file"
+        raise StoreError(
+            f"cannot use {where}: {exc.strerror or exc}; pick a path you can write "
+            "(or fix the permissions) and retry"
+        ) from exc
 
 
 def _actor() -> str:
@@ -134,6 +146,8 @@ def _print_versions(versions: list[ModelVersion], as_json: bool) -> None:
 
 
 def _list(registry: Registry, args: argparse.Namespace) -> int:
+    if args.name:
+        registry.require_model(args.name)
     _print_versions(registry.list(args.name), args.json)
     return 0
 
@@ -171,9 +185,15 @@ def _register(registry: Registry, args: argparse.Namespace) -> int:
 
 def _read_metrics(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise InvalidInputError(f"--metrics {path}: not a readable JSON file ({exc})") from exc
+    if not isinstance(data, dict):
+        raise InvalidInputError(
+            f"--metrics {path}: holds a JSON {type(data).__name__}, not an object; "
+            'write {"name": number, ...}'
+        )
+    return data
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -196,7 +216,9 @@ def _block(registry: Registry, args: argparse.Namespace) -> int:
 
 
 def _export(registry: Registry, args: argparse.Namespace) -> int:
-    result = registry.export_repository(args.dest, args.selectors)
+    from latte.registry.export import export_repository
+
+    result = export_repository(registry, args.dest, args.selectors, settings=args.settings)
     for mv in result.versions:
         print(f"exported {mv.name} version {mv.version} ({mv.digest})")
     print(f"model repository: {result.triton_url}")
@@ -220,6 +242,8 @@ def _restore(registry: Registry, args: argparse.Namespace) -> int:
 
 
 def _audit(registry: Registry, args: argparse.Namespace) -> int:
+    if args.name:
+        registry.require_model(args.name)
     entries = registry.audit(args.name)
     if args.json:
         print(json.dumps([entry.to_dict() for entry in entries], indent=1))

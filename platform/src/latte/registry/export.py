@@ -19,6 +19,7 @@ from latte.registry.values import ModelVersion, parse_selector
 from latte.s3 import S3Location, is_s3_url
 
 if TYPE_CHECKING:
+    from latte.config import Settings
     from latte.registry.registry import Registry
 
 __all__ = ["ExportResult", "export_repository"]
@@ -36,8 +37,14 @@ class ExportResult:
 
 
 def export_repository(
-    registry: Registry, dest: str | Path, selectors: Sequence[str] = ()
+    registry: Registry,
+    dest: str | Path,
+    selectors: Sequence[str] = (),
+    *,
+    settings: Settings | None = None,
 ) -> ExportResult:
+    """Write the chosen versions as a Triton model repository at ``dest`` (a folder or
+    ``s3://bucket/prefix``; S3 needs ``settings`` for the endpoint and credentials)."""
     target = str(dest)
     s3 = S3Location.parse(target) if is_s3_url(target) else None
     chosen = _choose(registry, selectors)
@@ -50,7 +57,7 @@ def export_repository(
             _replace_folder(staging / "repo", Path(target))
             url = str(Path(target).resolve())
         else:
-            url = _upload(registry, staging / "repo", s3, sorted({mv.name for mv in chosen}))
+            url = _upload(settings, staging / "repo", s3, sorted({mv.name for mv in chosen}))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(destination=target, triton_url=url, versions=tuple(chosen))
@@ -136,12 +143,12 @@ def _replace_folder(staged: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _upload(registry: Registry, staged: Path, location: S3Location, names: list[str]) -> str:
-    from latte.registry.s3store import S3Store  # deferred: minio only for S3 exports
+def _upload(settings: Settings | None, staged: Path, location: S3Location, names: list[str]) -> str:
+    from latte.registry.artifacts import s3_store
 
-    if registry.settings is None:
-        raise InvalidInputError("exporting to S3 needs settings: open the registry with them")
-    store = S3Store.open(location, registry.settings)
+    if settings is None:
+        raise InvalidInputError("exporting to S3 needs settings: pass them to export_repository")
+    store = s3_store(location, settings)
     written = {p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file()}
     for rel in sorted(written):
         store.put_file(rel, staged / rel)
@@ -150,4 +157,4 @@ def _upload(registry: Registry, staged: Path, location: S3Location, names: list[
             if key not in written:
                 store.delete(key)
     prefix = f"/{location.prefix}" if location.prefix else ""
-    return f"s3://{registry.settings.s3_endpoint}/{location.bucket}{prefix}"
+    return f"s3://{settings.s3_endpoint}/{location.bucket}{prefix}"

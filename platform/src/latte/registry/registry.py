@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +34,6 @@ from latte.registry.values import (
 
 if TYPE_CHECKING:
     from latte.config import Settings
-    from latte.registry.export import ExportResult
 
 __all__ = ["Registry", "open_registry"]
 
@@ -56,13 +55,11 @@ class Registry:
         store: ArtifactStore,
         *,
         actor: str = "latte",
-        settings: Settings | None = None,
         on_uploaded: Callable[[str], None] | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
         self.actor = actor
-        self.settings = settings
         self._on_uploaded = on_uploaded
 
     def __enter__(self) -> Registry:
@@ -237,6 +234,13 @@ class Registry:
             return moves
         return [e for e in moves if str(e.detail.get("alias", "")).startswith(f"{environment}:")]
 
+    def require_model(self, name: str) -> None:
+        """Raise :class:`NotFoundError` naming ``name`` unless it is a registered model."""
+        with self._read() as connection:
+            known = q.model_id(connection, check_name(name)) is not None
+        if not known:
+            raise NotFoundError(self._missing(name, "versions"))
+
     def _missing(self, name: str, what: str) -> str:
         with self._read() as connection:
             known = q.model_id(connection, name) is not None
@@ -283,12 +287,6 @@ class Registry:
         download_tree(self.store, target.digest, dest)
         return dest
 
-    def export_repository(self, dest: str | Path, selectors: Sequence[str] = ()) -> ExportResult:
-        """Write a Triton model repository for ``selectors`` (default: latest of each model)."""
-        from latte.registry.export import export_repository
-
-        return export_repository(self, dest, selectors)
-
 
 def open_registry(
     settings: Settings,
@@ -304,4 +302,4 @@ def open_registry(
     except BaseException:
         engine.dispose()
         raise
-    return Registry(engine, store, actor=actor, settings=settings, on_uploaded=on_uploaded)
+    return Registry(engine, store, actor=actor, on_uploaded=on_uploaded)

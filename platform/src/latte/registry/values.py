@@ -20,6 +20,7 @@ __all__ = [
     "clean_lineage",
     "clean_metrics",
     "parse_selector",
+    "parse_version",
     "split_alias",
 ]
 
@@ -27,6 +28,20 @@ __all__ = [
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 # "<env>:<alias>" or "<alias>"; an alias starts with a letter so it never looks like a version.
 _ALIAS = re.compile(r"^(?:[a-z0-9][a-z0-9_-]{0,62}:)?[a-z][a-z0-9_-]{0,62}$")
+# ASCII digits only (str.isdigit and int() also take '²' and '①'); 18 digits fit a SQL BIGINT.
+_VERSION = re.compile(r"[0-9]{1,18}")
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def parse_version(text: str) -> int:
+    """A version number as written on a command line or in a selector: a positive integer."""
+    if not _VERSION.fullmatch(text) or int(text) < 1:
+        shown = text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
+        raise InvalidInputError(
+            f"version {shown!r} is not a positive integer of at most 18 ASCII digits; "
+            "write e.g. 3 (see 'latte registry list NAME')"
+        )
+    return int(text)
 
 
 def check_name(name: str) -> str:
@@ -60,9 +75,14 @@ def clean_metrics(metrics: Mapping[str, Any] | None) -> dict[str, float]:
             raise InvalidInputError(
                 f"metric {key!r}={value!r} is not a named number; metrics map names to numbers"
             )
-        if not math.isfinite(value):
-            raise InvalidInputError(f"metric {key!r} is {value!r}; only finite numbers are stored")
-        cleaned[str(key)] = float(value)
+        try:
+            number = float(value)  # an int beyond a double's range overflows
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            shown = repr(value) if len(repr(value)) <= 40 else f"a {len(str(value))}-digit number"
+            raise InvalidInputError(f"metric {key!r} is {shown}; only finite numbers are stored")
+        cleaned[str(key)] = number
     return cleaned
 
 
@@ -98,8 +118,8 @@ def parse_selector(text: str) -> Selector:
     check_name(name)
     if not at:
         return Selector(name)
-    if rest.isdigit() and int(rest) > 0:
-        return Selector(name, version=int(rest))
+    if _DIGITS.fullmatch(rest) and rest.strip("0"):  # a zero falls through: invalid selector
+        return Selector(name, version=parse_version(rest))
     try:
         return Selector(name, alias=check_alias(rest))
     except InvalidInputError:

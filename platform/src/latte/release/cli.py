@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from latte.release import yamlfile
 from latte.release.canary import resolve_canary
 from latte.release.content import build_content
 from latte.release.devices import check_devices, gpu_enabled
@@ -20,7 +19,7 @@ from latte.release.inputs import BuiltModel, point_current, read_bench, read_bui
 from latte.release.routing import check_release, served
 from latte.release.schema import check_against_chart
 from latte.release.source import ENVS_PATH, read_source
-from latte.release.writer import ReleaseOutcome, write_release
+from latte.release.writer import CurrentRelease, ReleaseOutcome, write_release
 
 if TYPE_CHECKING:
     from latte.config import Settings
@@ -158,8 +157,7 @@ def release(
 
 
 def _current(env_dir: Any) -> dict[str, Any]:
-    path = env_dir / "release.yaml"
-    return yamlfile.plain(yamlfile.load(path)) if path.is_file() else {}
+    return dict(CurrentRelease.read(env_dir / "release.yaml").content)
 
 
 def _check_devices(root: Any, env: str, models: list[BuiltModel], lookup: Any) -> None:
@@ -187,8 +185,7 @@ def _open(settings: Settings, factory: Callable[[Settings], Any] | None) -> Any:
 
 
 def _images(env_dir: Any, sha: str, repository: str | None, digest: str) -> dict[str, Any]:
-    path = env_dir / "release.yaml"
-    current = yamlfile.plain(yamlfile.load(path)).get("images", {}) if path.is_file() else {}
+    current = CurrentRelease.read(env_dir / "release.yaml").content.get("images") or {}
     gateway = current.get("gateway") or {}
     return {
         "gateway": {

@@ -14,6 +14,7 @@ from typing import Any
 
 from latte.release.inputs import BuiltModel, read_json_object
 from latte.release.routing import STICKY_HEADER, canary_route, full_route
+from latte.releasefile import GateState
 
 __all__ = ["STICKY_HEADER", "Canary", "bench_entries", "build_content", "next_release_id"]
 
@@ -47,7 +48,7 @@ def build_content(
     bench, capacity = bench_entries(benches)
     routes = {m.name: _route(m, canary) for m in models}
     return {
-        "release": {"commit": commit, "gates": dict.fromkeys(gates, "passed")},
+        "release": {"commit": commit, "gates": dict.fromkeys(gates, GateState.PASSED.value)},
         "models": {m.name: _model(m, canary) for m in models},
         "images": {name: dict(image) for name, image in images.items()},
         "routing": routes,

@@ -2,8 +2,10 @@
 entry at the end of ``history.yaml``, only when the content changed.
 
 Same content -> nothing is written and the id stays. Otherwise the new id is one more than any
-id of the same UTC day in the history; the history is written first, then the release file,
-each atomically, so a crash between them leaves the old release in force.
+id of the same UTC day in the history; the release file is written first, then the history,
+each atomically: the history never records a release that did not take effect. A crash
+between the two leaves the release in force without its entry; the next run of the same
+release adds it.
 """
 
 from __future__ import annotations
@@ -12,20 +14,26 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap
 
+from latte.errors import LatteError
+from latte.history import append_entry, read_entries
 from latte.release import yamlfile
 from latte.release.content import next_release_id
 from latte.release.errors import ReleaseError
+from latte.releasefile import ReleaseFile
 
-__all__ = ["HEADER", "HISTORY_HEADER", "ReleaseOutcome", "write_release"]
+__all__ = ["HEADER", "CurrentRelease", "ReleaseOutcome", "write_release"]
 
 HEADER = "Written by `latte release` / `latte promote` / `latte rollback`. Do not edit by hand."
-HISTORY_HEADER = (
-    "Append-only log of what this environment ran. Written by latte; do not edit by hand."
-)
+
+
+class CurrentRelease(ReleaseFile):
+    """An env's release file as ``latte release`` reads it (errors are ReleaseErrors)."""
+
+    error: ClassVar[type[LatteError]] = ReleaseError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,19 +57,30 @@ def write_release(
         raise ReleaseError(f"no environment folder {env_dir}; create it with a values.yaml first")
     doc = yamlfile.load(path) if path.is_file() else _new_doc(HEADER)
     models = {name: int(m["version"]) for name, m in content["models"].items()}
-    current_id = str(yamlfile.plain(doc).get("release", {}).get("id") or "")
+    current = yamlfile.plain(doc).get("release") or {}
+    current_id = str(current.get("id") or "")
+    current_history = history_path.read_bytes() if history_path.is_file() else None
+    entries = read_entries(current_history, str(history_path), ReleaseError)
+    ids = [str(e.get("id", "")) for e in entries if isinstance(e, dict)]
     if current_id and _pins(doc, content):
+        if current_id not in ids:  # the last run stopped between the two writes
+            created = str(current.get("created") or "")
+            entry = _history_entry(current_id, created, content, models, action)
+            _append(history_path, current_history, entry)
         return ReleaseOutcome(env_dir.name, path, current_id, False, models, content["routing"])
-    history = yamlfile.load(history_path) if history_path.is_file() else _new_doc(HISTORY_HEADER)
-    entries = _entries(history, history_path)
-    taken = [str(e.get("id", "")) for e in entries] + [current_id]
-    release_id = next_release_id(now, taken)
+    release_id = next_release_id(now, [*ids, current_id])
     created = now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     yamlfile.update_in_place(doc, _full(content, release_id, created))
-    entries.append(_history_entry(release_id, created, content, models, action))
-    yamlfile.write_atomic(history_path, yamlfile.dump(history))
     yamlfile.write_atomic(path, yamlfile.dump(doc))
+    _append(
+        history_path, current_history, _history_entry(release_id, created, content, models, action)
+    )
     return ReleaseOutcome(env_dir.name, path, release_id, True, models, content["routing"])
+
+
+def _append(path: Path, current: bytes | None, entry: Mapping[str, Any]) -> None:
+    text = append_entry(current, entry, str(path), ReleaseError).decode("utf-8")
+    yamlfile.write_atomic(path, text)
 
 
 def _pins(doc: Any, content: Mapping[str, Any]) -> bool:
@@ -77,28 +96,15 @@ def _full(content: Mapping[str, Any], release_id: str, created: str) -> dict[str
     return {"release": release, **{k: v for k, v in content.items() if k != "release"}}
 
 
-def _entries(history: CommentedMap, path: Path) -> CommentedSeq:
-    entries = history.get("history")
-    if entries is None:
-        entries = history["history"] = CommentedSeq()
-    if not isinstance(entries, CommentedSeq):
-        raise ReleaseError(f"{path}: 'history' must be a list; restore the file from git")
-    entries.fa.set_block_style()
-    return entries
-
-
 def _history_entry(
     release_id: str,
     created: str,
     content: Mapping[str, Any],
     models: Mapping[str, int],
     action: str,
-) -> CommentedMap:
-    entry = {"id": release_id, "created": created, "commit": content["release"]["commit"],
-             "action": action, "models": dict(models)}  # fmt: skip
-    node: CommentedMap = yamlfile.to_yaml(entry, ("history", release_id))
-    node.fa.set_block_style()
-    return node
+) -> dict[str, Any]:
+    return {"id": release_id, "created": created, "commit": content["release"]["commit"],
+            "action": action, "models": dict(models)}  # fmt: skip
 
 
 def _new_doc(header: str) -> CommentedMap:

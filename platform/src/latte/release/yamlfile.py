@@ -3,14 +3,12 @@
 :func:`update_in_place` changes only the scalars that differ, adds missing keys at the end of
 their mapping and drops keys that are gone, so comments, order and styles survive; new
 mappings are written in flow style when they hold only scalars (the release file's look).
-Writes are atomic: a temp file beside the target, then ``os.replace``.
+Writes are atomic (:mod:`latte.atomic`): a temp file beside the target, then a rename.
 """
 
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
+from latte import atomic
 from latte.release.errors import ReleaseError
 
 __all__ = ["dump", "load", "loads", "plain", "to_yaml", "update_in_place", "write_atomic"]
@@ -135,13 +134,6 @@ def _key(key: Any) -> Any:
 
 def write_atomic(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` so readers see the old or the new file, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        # mkstemp creates 0600; a tracked file keeps the mode people and Argo CD expect
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # a tracked file keeps the mode people and Argo CD expect
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    atomic.write_text_atomic(path, text, mode=mode)

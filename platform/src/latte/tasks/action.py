@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import subprocess
 import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from latte import proc
 from latte.tasks.buildfile import Target
+from latte.tasks.errors import TaskError
 
 __all__ = ["ActionResult", "expand_command", "run_action"]
 
@@ -39,15 +40,11 @@ def run_action(
     """Run the action; a command that cannot start is exit code 127 with the reason as stderr."""
     argv = expand_command(target, root=root, build_dir=build_dir)
     started = time.perf_counter()
+    environ = dict(environ) if environ is not None else None
     try:
-        done = subprocess.run(
-            argv,
-            cwd=root,
-            env=dict(environ) if environ is not None else None,
-            capture_output=True,
-            check=False,
-        )
-    except OSError as exc:
-        message = f"latte: cannot start {argv[0]!r}: {exc.strerror}; fix 'command' in BUILD.toml\n"
+        done = proc.run(argv, cwd=root, env=environ, ok=None, error=TaskError)
+    except TaskError as exc:
+        reason = getattr(exc.__cause__, "strerror", None) or str(exc)
+        message = f"latte: cannot start {argv[0]!r}: {reason}; fix 'command' in BUILD.toml\n"
         return ActionResult(127, b"", message.encode(), time.perf_counter() - started)
     return ActionResult(done.returncode, done.stdout, done.stderr, time.perf_counter() - started)

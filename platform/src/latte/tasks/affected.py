@@ -8,9 +8,9 @@ target of its package.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
+from latte.git import Git, GitError
 from latte.tasks.buildfile import BUILD_FILE
 from latte.tasks.errors import TaskError
 from latte.tasks.globs import Glob
@@ -20,33 +20,19 @@ from latte.tasks.labels import Label
 __all__ = ["affected_targets", "changed_files"]
 
 
-def _git(root: Path, *args: str) -> str:
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
-        )
-    except OSError as exc:
-        raise TaskError(
-            f"cannot run git: {exc.strerror}; install git to use 'latte affected'"
-        ) from exc
-    if done.returncode != 0:
-        reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
-        raise TaskError(f"git {' '.join(args)} failed in {root}: {reason}")
-    return done.stdout
-
-
 def changed_files(root: Path, base: str) -> set[str]:
     """Paths (relative to ``root``) changed since the merge base of ``base`` and HEAD."""
+    git = Git(root)
     try:
-        merge_base = _git(root, "merge-base", base, "HEAD").strip()
-    except TaskError as exc:
+        merge_base = git.run("merge-base", base, "HEAD")
+    except GitError as exc:
         raise TaskError(
             f"cannot compare with {base!r}: {exc}; fetch it first (git fetch origin {base}) "
             "or pass another --base"
         ) from exc
-    top = Path(_git(root, "rev-parse", "--show-toplevel").strip())
-    names = _git(root, "diff", "--name-only", "--no-renames", "-z", merge_base, "--").split("\0")
-    untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z", "--full-name")
+    top = Path(git.run("rev-parse", "--show-toplevel"))
+    names = git.run("diff", "--name-only", "--no-renames", "-z", merge_base, "--").split("\0")
+    untracked = git.run("ls-files", "--others", "--exclude-standard", "-z", "--full-name")
     prefix = root.resolve().relative_to(top.resolve()).as_posix()
     changed = set()
     for name in [*names, *untracked.split("\0")]:

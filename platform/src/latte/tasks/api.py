@@ -16,9 +16,9 @@ from latte.tasks.keys import Manifest, compute_manifests, diff_manifests, key_of
 from latte.tasks.labels import Label
 from latte.tasks.progress import Reporter, make_reporter
 from latte.tasks.remote import open_remote
-from latte.tasks.runner import STATUSES, TargetResult, TargetRunner
+from latte.tasks.runner import STATUSES, TargetResult, TargetRunner, TargetStatus
 from latte.tasks.scheduler import run_dag
-from latte.tasks.store import LocalStore
+from latte.tasks.store import LocalCache
 
 if TYPE_CHECKING:
     from latte.config import Settings
@@ -35,7 +35,9 @@ class RunReport:
 
     @property
     def ok(self) -> bool:
-        return all(r.status not in {"failed", "skipped"} for r in self.results)
+        return all(
+            r.status not in {TargetStatus.FAILED, TargetStatus.SKIPPED} for r in self.results
+        )
 
     def by_status(self, status: str) -> list[str]:
         return [r.label for r in self.results if r.status == status]
@@ -43,7 +45,7 @@ class RunReport:
     def raise_for_failure(self) -> None:
         """Raise :class:`TargetFailedError` naming the failed targets, if any."""
         if not self.ok:
-            failed = ", ".join(self.by_status("failed")) or "none (the run stopped)"
+            failed = ", ".join(self.by_status(TargetStatus.FAILED)) or "none (the run stopped)"
             raise TargetFailedError(f"failed: {failed}; see the logs above")
 
     def summary(self) -> str:
@@ -122,7 +124,7 @@ def run_targets(
     runner = TargetRunner(
         graph=graph,
         manifests=manifests,
-        local=LocalStore(settings.path(settings.cache_dir)),
+        local=LocalCache(settings.path(settings.cache_dir)),
         remote=open_remote(settings, reporter.warn),
         memo=memo,
         reporter=reporter,
@@ -139,7 +141,9 @@ def run_targets(
         memo.save()
     results = tuple(
         runner.results.get(label)
-        or TargetResult(str(label), "skipped", key_of(manifests[label]), 0.0, runner.outs(label))
+        or TargetResult(
+            str(label), TargetStatus.SKIPPED, key_of(manifests[label]), 0.0, runner.outs(label)
+        )
         for label in selected
     )
     return RunReport(results=results, seconds=time.perf_counter() - started)
@@ -162,7 +166,7 @@ def explain(
     )
     memo.save()
     key = key_of(manifests[label])
-    store = LocalStore(settings.path(settings.cache_dir))
+    store = LocalCache(settings.path(settings.cache_dir))
     if store.get_entry(key) is not None:
         return [f"{label} is cached (key {key[:12]}): the next run is a hit"]
     last = store.last_key(label.slug)
@@ -174,7 +178,7 @@ def explain(
 
 
 def _diff_tree(
-    store: LocalStore,
+    store: LocalCache,
     old: Manifest,
     manifests: Mapping[Label, Manifest],
     label: Label,

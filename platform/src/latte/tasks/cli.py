@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from latte.tasks.affected import affected_targets, changed_files
 from latte.tasks.api import RunReport, explain, load_graph, run_targets
 from latte.tasks.errors import TargetFailedError, TaskError
-from latte.tasks.store import LocalStore
+from latte.tasks.store import LocalCache
 
 if TYPE_CHECKING:
     from latte.config import Settings
@@ -123,7 +123,7 @@ def _why(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cache(args: argparse.Namespace, settings: Settings) -> int:
-    store = LocalStore(settings.path(settings.cache_dir))
+    store = LocalCache(settings.path(settings.cache_dir))
     if args.cache_action == "prune":
         if args.older_than < 0:
             raise TaskError(f"--older-than must be >= 0 days, got {args.older_than}")

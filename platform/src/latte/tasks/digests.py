@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from latte.tasks._atomic import write_text_atomic
+from latte.atomic import write_text_atomic
 from latte.tasks.errors import TaskError
 
 __all__ = ["RACY_NS", "DigestMemo", "sha256_file"]

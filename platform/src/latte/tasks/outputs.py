@@ -17,7 +17,7 @@ from typing import Any
 
 from latte.tasks.digests import DigestMemo
 from latte.tasks.errors import TaskError
-from latte.tasks.store import LocalStore
+from latte.tasks.store import CacheEntry, LocalCache
 
 __all__ = [
     "entry_is_valid",
@@ -58,7 +58,7 @@ def records_are_valid(records: object, outs: Iterable[str]) -> bool:
     return all(_record_ok(record) for record in records)
 
 
-def entry_is_valid(entry: dict[str, Any], outs: Iterable[str]) -> bool:
+def entry_is_valid(entry: CacheEntry, outs: Iterable[str]) -> bool:
     """A cache entry's outputs (see :func:`records_are_valid`) and log digests are well formed."""
     logs_ok = all(
         not entry.get(name) or _digest_ok(entry.get(name)) for name in ("stdout", "stderr")
@@ -104,7 +104,7 @@ def _walk(folder: Path) -> tuple[list[str], list[str], list[str]]:
 
 
 def snapshot_outputs(
-    root: Path, outs: Iterable[str], store: LocalStore, memo: DigestMemo
+    root: Path, outs: Iterable[str], store: LocalCache, memo: DigestMemo
 ) -> list[Record]:
     """Put every output file into ``store`` and describe the outputs; a missing out is an error."""
     records: list[Record] = []
@@ -121,7 +121,7 @@ def snapshot_outputs(
     return records
 
 
-def _snapshot_dir(root: Path, out: str, store: LocalStore, memo: DigestMemo) -> Record:
+def _snapshot_dir(root: Path, out: str, store: LocalCache, memo: DigestMemo) -> Record:
     folder = root / out
     files, dirs, links = _walk(folder)
     digests = memo.digests(f"{out}/{rel}" for rel in files)

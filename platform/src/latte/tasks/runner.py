@@ -11,8 +11,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 from latte.tasks.action import run_action
 from latte.tasks.digests import DigestMemo
@@ -28,14 +28,24 @@ from latte.tasks.outputs import (
     snapshot_outputs,
 )
 from latte.tasks.progress import Reporter
-from latte.tasks.remote import S3Store
-from latte.tasks.store import LocalStore, referenced_blobs
+from latte.tasks.remote import RemoteCache
+from latte.tasks.store import CacheEntry, LocalCache, referenced_blobs
 
-__all__ = ["STATUSES", "TargetResult", "TargetRunner"]
+__all__ = ["STATUSES", "TargetResult", "TargetRunner", "TargetStatus"]
 
-# cached: outputs already in place; restored: rebuilt from the local cache; remote: from the
-# shared cache; built: the action ran; failed; skipped: a dependency failed or the run stopped.
-STATUSES = ("cached", "restored", "remote", "built", "failed", "skipped")
+
+class TargetStatus(StrEnum):
+    """How a target ended up to date (or did not)."""
+
+    CACHED = "cached"  # outputs already in place
+    RESTORED = "restored"  # rebuilt from the local cache
+    REMOTE = "remote"  # from the shared cache
+    BUILT = "built"  # the action ran
+    FAILED = "failed"
+    SKIPPED = "skipped"  # a dependency failed or the run stopped
+
+
+STATUSES = tuple(TargetStatus)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +53,7 @@ class TargetResult:
     """One target's outcome; ``outs`` are its declared outputs, relative to the repo root."""
 
     label: str
-    status: str
+    status: TargetStatus
     key: str
     seconds: float
     outs: tuple[str, ...] = ()
@@ -55,8 +65,8 @@ class TargetRunner:
 
     graph: Graph
     manifests: Mapping[Label, Manifest]
-    local: LocalStore
-    remote: S3Store | None
+    local: LocalCache
+    remote: RemoteCache | None
     memo: DigestMemo
     reporter: Reporter
     build_dir: Path
@@ -75,9 +85,9 @@ class TargetRunner:
             outs = self.outs(label)
             self.results[label] = TargetResult(str(label), status, key, seconds, outs)
             self.reporter.finished(str(label), status, seconds, logs)
-        return status != "failed"
+        return status is not TargetStatus.FAILED
 
-    def _from_cache(self, label: Label, key: str) -> tuple[str, tuple[str, str]] | None:
+    def _from_cache(self, label: Label, key: str) -> tuple[TargetStatus, tuple[str, str]] | None:
         entry = self.local.get_entry(key)
         if entry is not None and not entry_is_valid(entry, self.outs(label)):
             self.reporter.warn(f"{label}: local cache entry {key[:12]} is damaged; rebuilding")
@@ -85,9 +95,9 @@ class TargetRunner:
         if entry is not None:
             outputs = entry["outputs"]
             if outputs_intact(self.graph.root, outputs, self.memo):
-                return self._hit(label, key, entry, "cached")
+                return self._hit(label, key, entry, TargetStatus.CACHED)
             if restore_outputs(self.graph.root, outputs, self.local.fetch_blob):
-                return self._hit(label, key, entry, "restored")
+                return self._hit(label, key, entry, TargetStatus.RESTORED)
             self.reporter.warn(f"{label}: local cache entry {key[:12]} lost a blob; rebuilding")
         if self.remote is None:
             return None
@@ -98,9 +108,9 @@ class TargetRunner:
         if entry is None or not self._pull_remote(entry):
             return None
         self.local.put_entry(key, entry)
-        return self._hit(label, key, entry, "remote")
+        return self._hit(label, key, entry, TargetStatus.REMOTE)
 
-    def _pull_remote(self, entry: dict[str, Any]) -> bool:
+    def _pull_remote(self, entry: CacheEntry) -> bool:
         assert self.remote is not None
         for name in ("stdout", "stderr"):
             if entry.get(name) and not self._pull_blob(entry[name]):
@@ -128,8 +138,8 @@ class TargetRunner:
         return True
 
     def _hit(
-        self, label: Label, key: str, entry: dict[str, Any], status: str
-    ) -> tuple[str, tuple[str, str]]:
+        self, label: Label, key: str, entry: CacheEntry, status: TargetStatus
+    ) -> tuple[TargetStatus, tuple[str, str]]:
         self.local.remember(label.slug, key)
         return status, (self._log(entry.get("stdout")), self._log(entry.get("stderr")))
 
@@ -143,7 +153,7 @@ class TargetRunner:
             out.replace("{build_dir}", build_dir) for out in self.graph.targets[label].outs
         )
 
-    def _build(self, label: Label, key: str) -> tuple[str, tuple[str, str]]:
+    def _build(self, label: Label, key: str) -> tuple[TargetStatus, tuple[str, str]]:
         target = self.graph.targets[label]
         outs = self.outs(label)
         remove_outputs(self.graph.root, outs)
@@ -153,15 +163,15 @@ class TargetRunner:
         logs = (result.stdout.decode(errors="replace"), result.stderr.decode(errors="replace"))
         if result.exit_code != 0:
             note = f"latte: {label} exited with code {result.exit_code}\n"
-            return "failed", (logs[0], logs[1] + note)
+            return TargetStatus.FAILED, (logs[0], logs[1] + note)
         try:
             records = snapshot_outputs(self.graph.root, outs, self.local, self.memo)
         except TaskError as exc:
-            return "failed", (
+            return TargetStatus.FAILED, (
                 logs[0],
                 f"{logs[1]}latte: {label}: {exc}; fix 'outs' or the action\n",
             )
-        entry = {
+        entry: CacheEntry = {
             "key": key,
             "label": str(label),
             "manifest": self.manifests[label],
@@ -175,11 +185,11 @@ class TargetRunner:
         self.local.remember(label.slug, key)
         if self.remote is not None and self.remote_write:
             self._push(key, entry)
-        return "built", logs
+        return TargetStatus.BUILT, logs
 
-    def _push(self, key: str, entry: dict[str, Any]) -> None:
+    def _push(self, key: str, entry: CacheEntry) -> None:
         """Blobs first, the entry last: a reader never sees an entry without its blobs."""
         assert self.remote is not None
         for digest in sorted(set(referenced_blobs(entry))):
-            self.remote.put_blob(digest, self.local.cas / digest[:2] / digest)
+            self.remote.put_blob(digest, self.local.blob_path(digest))
         self.remote.put_entry(key, entry)

@@ -7,21 +7,36 @@ their sha256; every blob fetched is verified against its digest before it is use
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, cast
 
-from latte.tasks._atomic import write_text_atomic
+from latte.cas import fetch_checked, put_if_absent
+from latte.objects import FolderStore, ObjectMissingError
 
-__all__ = ["CacheBackend", "CacheStats", "LocalStore", "copy_verified"]
+__all__ = ["CacheBackend", "CacheEntry", "CacheStats", "LocalCache", "referenced_blobs"]
 
-Entry = dict[str, Any]
-_CHUNK = 1 << 20
+
+class CacheEntry(TypedDict):
+    """One action's cache entry, as stored (JSON, sorted keys). Entries read from a store are
+    checked with :func:`latte.tasks.outputs.entry_is_valid` before they are used."""
+
+    key: str
+    label: str
+    manifest: dict[str, Any]  # what the action key was computed from (see ``latte why``)
+    outputs: list[dict[str, Any]]  # :data:`latte.tasks.outputs.Record` per declared output
+    stdout: str  # blob digests of the logs
+    stderr: str
+    exit_code: int
+    seconds: float
+
+
+Entry = CacheEntry
 
 
 class CacheBackend(Protocol):
@@ -40,110 +55,91 @@ class CacheBackend(Protocol):
     def put_blob(self, digest: str, source: Path) -> None: ...
 
 
-def copy_verified(read: Callable[[int], bytes], dest: Path, digest: str) -> bool:
-    """Stream ``read`` into ``dest`` while hashing; on a digest mismatch remove ``dest``."""
-    hasher = hashlib.sha256()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with dest.open("wb") as out:
-        while chunk := read(_CHUNK):
-            hasher.update(chunk)
-            out.write(chunk)
-    if hasher.hexdigest() != digest:
-        dest.unlink(missing_ok=True)
-        return False
-    return True
-
-
 class CacheStats(dict[str, int]):
     """entries, blobs, bytes (a dict so it prints and serialises plainly)."""
 
 
-class LocalStore:
-    """The local content-addressed store under ``cache_dir``."""
+class LocalCache:
+    """The local task cache: a layout on a :class:`~latte.objects.FolderStore` at ``cache_dir``.
+
+    ``cas/<2 hex>/<sha256>`` blobs, ``ac/<2 hex>/<key>.json`` entries, ``labels/<slug>.json``
+    the last key per label. Writers of the same blob (threads of the scheduler, or several
+    latte runs) each write their own temp file and rename it into place: the last rename wins
+    and every reader sees a whole blob.
+    """
 
     name = "local"
 
     def __init__(self, cache_dir: Path) -> None:
         self.cache_dir = cache_dir
-        self.cas = cache_dir / "cas"
-        self.ac = cache_dir / "ac"
-        self.labels = cache_dir / "labels"
+        self.folder = FolderStore(cache_dir)
 
-    def _blob(self, digest: str) -> Path:
-        return self.cas / digest[:2] / digest
+    @staticmethod
+    def _blob(digest: str) -> str:
+        return f"cas/{digest[:2]}/{digest}"
 
-    def _entry(self, key: str) -> Path:
-        return self.ac / key[:2] / f"{key}.json"
+    @staticmethod
+    def _entry(key: str) -> str:
+        return f"ac/{key[:2]}/{key}.json"
 
     def get_entry(self, key: str) -> Entry | None:
-        path = self._entry(key)
-        try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        path = self.entry_path(key)
+        entry = _read_json(path)
+        if entry is None:
             return None
-        os.utime(path)  # recently used entries survive `latte cache prune`
-        return entry if isinstance(entry, dict) and entry.get("key") == key else None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # recently used entries survive `latte cache prune`
+        return cast("CacheEntry", entry) if entry.get("key") == key else None
 
     def put_entry(self, key: str, entry: Entry) -> None:
-        write_text_atomic(self._entry(key), json.dumps(entry, sort_keys=True, indent=1))
+        data = json.dumps(entry, sort_keys=True, indent=1).encode("utf-8")
+        self.folder.put_bytes(self._entry(key), data)
 
     def has_blob(self, digest: str) -> bool:
-        return self._blob(digest).is_file()
+        return self.folder.exists(self._blob(digest))
+
+    def blob_path(self, digest: str) -> Path:
+        """Where the blob lives on disk (to upload it without a copy)."""
+        return self.folder.path(self._blob(digest))
+
+    def entry_path(self, key: str) -> Path:
+        return self.folder.path(self._entry(key))
 
     def fetch_blob(self, digest: str, dest: Path) -> bool:
         try:
-            with self._blob(digest).open("rb") as handle:
-                return copy_verified(handle.read, dest, digest)
-        except FileNotFoundError:
+            return fetch_checked(self.folder, self._blob(digest), digest, dest) == digest
+        except ObjectMissingError:
             return False
 
     def put_blob(self, digest: str, source: Path) -> None:
-        target = self._blob(digest)
-        if target.is_file():
-            return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{digest}.{os.getpid()}.tmp")
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
+        put_if_absent(self.folder, self._blob(digest), source)
 
     def read_blob(self, digest: str) -> bytes | None:
         try:
-            return self._blob(digest).read_bytes()
-        except FileNotFoundError:
+            return self.folder.get_bytes(self._blob(digest))
+        except ObjectMissingError:
             return None
 
     def put_bytes(self, data: bytes) -> str:
         digest = hashlib.sha256(data).hexdigest()
-        target = self._blob(digest)
-        if not target.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{digest}.{os.getpid()}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, target)
+        if not self.has_blob(digest):
+            self.folder.put_bytes(self._blob(digest), data)
         return digest
 
     def remember(self, label_slug: str, key: str) -> None:
         """Record the label's latest key, so ``latte why`` has something to compare with."""
         if self.last_key(label_slug) == key:
             return  # a read is cheaper than a write, and a no-op run should write nothing
-        write_text_atomic(self.labels / f"{label_slug}.json", json.dumps({"key": key}))
+        self.folder.put_bytes(f"labels/{label_slug}.json", json.dumps({"key": key}).encode())
 
     def last_key(self, label_slug: str) -> str | None:
-        try:
-            return str(json.loads((self.labels / f"{label_slug}.json").read_text())["key"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def _entries(self) -> Iterator[Path]:
-        return self.ac.glob("*/*.json") if self.ac.is_dir() else iter(())
-
-    def _blobs(self) -> Iterator[Path]:
-        return self.cas.glob("*/*") if self.cas.is_dir() else iter(())
+        data = _read_json(self.folder.path(f"labels/{label_slug}.json"))
+        return str(data["key"]) if data is not None and "key" in data else None
 
     def stats(self) -> CacheStats:
-        blobs = [p for p in self._blobs() if not p.name.startswith(".")]
+        blobs = list(self.folder.files("cas"))
         return CacheStats(
-            entries=sum(1 for _ in self._entries()),
+            entries=sum(1 for _ in self.folder.files("ac")),
             blobs=len(blobs),
             bytes=sum(p.stat().st_size for p in blobs),
         )
@@ -153,21 +149,21 @@ class LocalStore:
         cutoff = time.time() - older_than_days * 86400
         kept: set[str] = set()
         removed_entries = 0
-        for path in list(self._entries()):
+        for path in list(self.folder.files("ac")):
             entry = _read_json(path)
             if entry is None or path.stat().st_mtime <= cutoff:
                 path.unlink(missing_ok=True)
                 removed_entries += 1
             else:
-                kept |= set(referenced_blobs(entry))
-        removed = [p for p in self._blobs() if p.name not in kept]
+                kept |= set(referenced_blobs(cast("CacheEntry", entry)))
+        removed = [p for p in self.folder.files("cas") if p.name not in kept]
         freed = sum(p.stat().st_size for p in removed)
         for path in removed:
             path.unlink(missing_ok=True)
         return CacheStats(entries=removed_entries, blobs=len(removed), bytes=freed)
 
 
-def _read_json(path: Path) -> Entry | None:
+def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -19,6 +19,7 @@ from servers import free_port
 
 from latte.registry import StoreError, backup_registry, open_registry, restore_registry, tree_digest
 from latte.registry.blobs import blob_key
+from latte.registry.export import export_repository
 
 pytestmark = pytest.mark.integration
 
@@ -56,14 +57,16 @@ def test_register_fetch_and_export_through_s3(s3_endpoint, bucket, make_tree, tm
         fetched = registry.fetch("digits", 1, tmp_path / "fetched")
         assert tree_digest(fetched) == first.digest
 
-        result = registry.export_repository(f"s3://{bucket}/repo", ["digits@1", "digits@2"])
+        result = export_repository(
+            registry, f"s3://{bucket}/repo", ["digits@1", "digits@2"], settings=settings
+        )
         assert result.triton_url == f"s3://{s3_endpoint}/{bucket}/repo"
         assert _keys(s3_endpoint, bucket, "repo/") == [
             "repo/digits/1/model.onnx",
             "repo/digits/2/model.onnx",
             "repo/digits/config.pbtxt",
         ]
-        registry.export_repository(f"s3://{bucket}/repo", ["digits@2"])
+        export_repository(registry, f"s3://{bucket}/repo", ["digits@2"], settings=settings)
         assert _keys(s3_endpoint, bucket, "repo/") == [
             "repo/digits/2/model.onnx",
             "repo/digits/config.pbtxt",

@@ -24,6 +24,7 @@ from latte.registry import (
     tree_digest,
 )
 from latte.registry.blobs import blob_key
+from latte.registry.export import export_repository
 
 pytestmark = pytest.mark.integration
 
@@ -88,7 +89,7 @@ def test_a_blocked_version_cannot_be_aliased_or_exported(registry, make_tree, tm
     with pytest.raises(BlockedError, match="digits version 2 is blocked"):
         registry.set_alias("digits", "production:champion", 2)
     with pytest.raises(BlockedError, match="blocked"):
-        registry.export_repository(tmp_path / "repo", ["digits@2"])
+        export_repository(registry, tmp_path / "repo", ["digits@2"])
     with pytest.raises(InvalidInputError, match="needs a reason"):
         registry.block("digits", 1, "  ")
 

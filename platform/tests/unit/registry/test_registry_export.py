@@ -6,6 +6,7 @@ import pytest
 
 from latte.config import load_settings
 from latte.registry import IntegrityError, InvalidInputError, open_registry
+from latte.registry.export import export_repository
 
 
 @pytest.fixture
@@ -37,8 +38,8 @@ def test_versions_are_renamed_and_pinned_when_several_are_exported(registry, tmp
     for payload in ("a", "b", "c"):
         registry.register("digits", _tree(tmp_path / payload, payload))
     registry.set_alias("digits", "production:champion", 1)
-    result = registry.export_repository(
-        tmp_path / "repo", ["digits@production:champion", "digits@3"]
+    result = export_repository(
+        registry, tmp_path / "repo", ["digits@production:champion", "digits@3"]
     )
     assert [(mv.name, mv.version) for mv in result.versions] == [("digits", 1), ("digits", 3)]
     assert result.triton_url == str(tmp_path / "repo")
@@ -53,8 +54,8 @@ def test_versions_are_renamed_and_pinned_when_several_are_exported(registry, tmp
 def test_a_single_version_keeps_its_config_and_old_exports_are_replaced(registry, tmp_path):
     registry.register("digits", _tree(tmp_path / "a", "a"))
     registry.register("digits", _tree(tmp_path / "b", "b"))
-    registry.export_repository(tmp_path / "repo", ["digits@1", "digits@2"])
-    registry.export_repository(tmp_path / "repo")  # default: latest of each model
+    export_repository(registry, tmp_path / "repo", ["digits@1", "digits@2"])
+    export_repository(registry, tmp_path / "repo")  # default: latest of each model
     files = _files(tmp_path / "repo")
     assert set(files) == {"digits/2/model.onnx", "digits/config.pbtxt"}
     assert "latest" in files["digits/config.pbtxt"]
@@ -67,13 +68,13 @@ def test_a_tree_without_one_version_folder_cannot_be_exported(registry, tmp_path
     (flat / "model.onnx").write_text("x")
     registry.register("flat", flat)
     with pytest.raises(IntegrityError, match="exactly one numeric version folder"):
-        registry.export_repository(tmp_path / "repo", ["flat"])
+        export_repository(registry, tmp_path / "repo", ["flat"])
     assert not (tmp_path / "repo").exists()
 
 
 def test_an_empty_registry_has_nothing_to_export(registry, tmp_path):
     with pytest.raises(InvalidInputError, match="holds no models"):
-        registry.export_repository(tmp_path / "repo")
+        export_repository(registry, tmp_path / "repo")
 
 
 def test_a_multi_line_version_policy_is_replaced_whole(registry, tmp_path):
@@ -82,7 +83,7 @@ def test_a_multi_line_version_policy_is_replaced_whole(registry, tmp_path):
     )
     registry.register("digits", _tree(tmp_path / "a", "a", config=config))
     registry.register("digits", _tree(tmp_path / "b", "b", config=config))
-    registry.export_repository(tmp_path / "repo", ["digits@1", "digits@2"])
+    export_repository(registry, tmp_path / "repo", ["digits@1", "digits@2"])
     assert (tmp_path / "repo" / "digits" / "config.pbtxt").read_text() == (
         'name: "digits"\nmax_batch_size: 8\nversion_policy: { specific: { versions: [1, 2] } }\n'
     )

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from latte.config import load_settings
-from latte.registry import IntegrityError, LocalStore, open_store
+from latte.objects import FolderStore
+from latte.registry import IntegrityError, folder_store, open_store
 from latte.registry.blobs import copy_tree, has_tree, upload_tree
 from latte.registry.digest import hash_tree
 
 
 def test_put_get_list_delete(tmp_path):
-    store = LocalStore(tmp_path / "store")
+    store = folder_store(tmp_path / "store")
     store.put_bytes("a/b/c", b"1")
     (tmp_path / "f").write_bytes(b"2")
     store.put_file("a/d", tmp_path / "f")
@@ -27,14 +28,14 @@ def test_put_get_list_delete(tmp_path):
 
 
 def test_a_failed_write_leaves_no_temp_file(tmp_path):
-    store = LocalStore(tmp_path / "store")
+    store = folder_store(tmp_path / "store")
     with pytest.raises(FileNotFoundError):
         store.put_file("k", tmp_path / "does-not-exist")
     assert list((tmp_path / "store").iterdir()) == []
 
 
 def test_a_missing_blob_is_an_integrity_error(tmp_path):
-    store = LocalStore(tmp_path / "store")
+    store = folder_store(tmp_path / "store")
     with pytest.raises(IntegrityError, match="artifact 'nope' is missing"):
         store.get_bytes("nope")
 
@@ -44,20 +45,20 @@ def test_trees_copy_between_stores_and_a_half_copied_tree_is_not_visible(tmp_pat
     (tree / "1").mkdir(parents=True)
     (tree / "1" / "m").write_bytes(b"x")
     manifest = hash_tree(tree)
-    source, target = LocalStore(tmp_path / "s"), LocalStore(tmp_path / "t")
+    source, target = folder_store(tmp_path / "s"), folder_store(tmp_path / "t")
     assert upload_tree(source, tree, manifest) == 1
     assert upload_tree(source, tree, manifest) == 0  # blobs already there are not re-sent
     assert copy_tree(source, target, manifest.digest) == manifest
     assert has_tree(target, manifest.digest)
     (tmp_path / "s" / "blobs").rename(tmp_path / "s" / "gone")
     with pytest.raises(IntegrityError, match="missing"):
-        copy_tree(source, LocalStore(tmp_path / "u"), manifest.digest)
-    assert not has_tree(LocalStore(tmp_path / "u"), manifest.digest)
+        copy_tree(source, folder_store(tmp_path / "u"), manifest.digest)
+    assert not has_tree(folder_store(tmp_path / "u"), manifest.digest)
 
 
 def test_the_url_picks_the_store(tmp_path):
     (tmp_path / "latte.toml").write_text("")
     settings = load_settings(root=tmp_path, environ={})
     store = open_store("relative/folder", settings)
-    assert isinstance(store, LocalStore)
+    assert isinstance(store, FolderStore)
     assert store.root == tmp_path / "relative" / "folder"

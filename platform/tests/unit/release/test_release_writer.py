@@ -147,3 +147,47 @@ def test_an_unreadable_chart_schema_is_an_error(tmp_path):
 
     with pytest.raises(ReleaseError, match="cannot read gitops/charts"):
         check_against_chart(tmp_path, CONTENT)
+
+
+def _fail_write_number(monkeypatch, failing):
+    """Make the ``failing``-th atomic write of this release crash (as a kill would)."""
+    from latte.release import yamlfile
+
+    real, calls = yamlfile.write_atomic, []
+
+    def write(path, text):
+        calls.append(path.name)
+        if len(calls) == failing:
+            raise KeyboardInterrupt(f"killed before writing {path.name}")
+        real(path, text)
+
+    monkeypatch.setattr(yamlfile, "write_atomic", write)
+    return calls
+
+
+def test_a_crash_before_the_history_write_leaves_no_entry_for_a_release_not_in_force(
+    env, monkeypatch
+):
+    history_before = (env / "history.yaml").read_bytes()
+    release_before = (env / "release.yaml").read_bytes()
+    calls = _fail_write_number(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt):
+        write_release(env, CONTENT, now=NOW)
+    assert calls == ["release.yaml"]  # the release file goes first
+    assert (env / "release.yaml").read_bytes() == release_before
+    assert (env / "history.yaml").read_bytes() == history_before
+
+
+def test_a_crash_between_the_writes_is_completed_by_the_next_run(env, monkeypatch):
+    history_before = (env / "history.yaml").read_bytes()
+    calls = _fail_write_number(monkeypatch, 2)
+    with pytest.raises(KeyboardInterrupt):
+        write_release(env, CONTENT, now=NOW)
+    assert calls == ["release.yaml", "history.yaml"]
+    assert (env / "release.yaml").read_text() == EXPECTED  # in force
+    assert (env / "history.yaml").read_bytes() == history_before  # not yet recorded
+    monkeypatch.undo()
+    outcome = write_release(env, CONTENT, now=NOW + dt.timedelta(hours=1))
+    assert (outcome.release_id, outcome.changed) == ("2026.11.30.1", False)
+    assert (env / "release.yaml").read_text() == EXPECTED
+    assert (env / "history.yaml").read_text() == HISTORY

@@ -12,7 +12,7 @@ from latte.tasks.outputs import (
     restore_outputs,
     snapshot_outputs,
 )
-from latte.tasks.store import LocalStore, referenced_blobs
+from latte.tasks.store import LocalCache, referenced_blobs
 
 
 def make_outputs(root):
@@ -28,7 +28,7 @@ def make_outputs(root):
 def test_snapshot_restore_round_trip_is_byte_identical(tmp_path):
     root = tmp_path / "repo"
     make_outputs(root)
-    store = LocalStore(tmp_path / "cache")
+    store = LocalCache(tmp_path / "cache")
     memo = DigestMemo(root, tmp_path / "memo.json")
     records = snapshot_outputs(root, ["build/d", "build/single.bin"], store, memo)
     assert outputs_intact(root, records, memo)
@@ -48,10 +48,10 @@ def test_snapshot_restore_round_trip_is_byte_identical(tmp_path):
 def test_restore_with_a_corrupt_blob_changes_nothing(tmp_path):
     root = tmp_path / "repo"
     make_outputs(root)
-    store = LocalStore(tmp_path / "cache")
+    store = LocalCache(tmp_path / "cache")
     records = snapshot_outputs(root, ["build/d"], store, DigestMemo(root, tmp_path / "m.json"))
     digest = records[0]["files"][0]["digest"]
-    (store.cas / digest[:2] / digest).write_text("corrupt")
+    store.blob_path(digest).write_text("corrupt")
     (root / "build/d/sub/f.txt").write_text("current")
     assert not restore_outputs(root, records, store.fetch_blob)
     assert (root / "build/d/sub/f.txt").read_text() == "current"
@@ -59,7 +59,7 @@ def test_restore_with_a_corrupt_blob_changes_nothing(tmp_path):
 
 
 def test_entries_stats_and_prune(tmp_path):
-    store = LocalStore(tmp_path / "cache")
+    store = LocalCache(tmp_path / "cache")
     keep = store.put_bytes(b"keep")
     drop = store.put_bytes(b"drop")
     assert store.put_bytes(b"keep") == keep
@@ -69,7 +69,7 @@ def test_entries_stats_and_prune(tmp_path):
     assert store.get_entry("missing") is None
     assert store.stats() == {"entries": 2, "blobs": 2, "bytes": 8}
     old = time.time() - 30 * 86400
-    entry = store.ac / "k2"[:2] / "k2.json"
+    entry = store.entry_path("k2")
     os.utime(entry, (old, old))
     assert store.prune(older_than_days=14) == {"entries": 1, "blobs": 1, "bytes": 4}
     assert store.read_blob(keep) == b"keep"
@@ -78,7 +78,7 @@ def test_entries_stats_and_prune(tmp_path):
 
 
 def test_remember_and_referenced_blobs(tmp_path):
-    store = LocalStore(tmp_path)
+    store = LocalCache(tmp_path)
     assert store.last_key("p--a") is None
     store.remember("p--a", "abc")
     assert store.last_key("p--a") == "abc"

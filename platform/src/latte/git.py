@@ -1,4 +1,4 @@
-"""The git operations promotion needs, run with the ``git`` binary.
+"""The one git helper: every git command latte runs goes through :class:`Git`.
 
 Promotion commits are built with plumbing (a private index, ``commit-tree``, ``update-ref``)
 so the branch is created without checking anything out: the user's working tree, index and
@@ -8,15 +8,14 @@ current branch are never touched, even with uncommitted work in them.
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
 import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from latte.promote.errors import GitError
+from latte import proc
+from latte.errors import GitError
 
-__all__ = ["Git"]
+__all__ = ["Git", "GitError"]
 
 _ZERO = "0" * 40
 
@@ -34,19 +33,18 @@ class Git:
         self, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
     ) -> bytes:
         # git itself needs PATH, HOME and its identity variables, so the child inherits them.
-        full_env = {**os.environ, **env} if env else None
-        try:
-            done = subprocess.run(
-                ["git", *args], cwd=self.root, input=stdin, capture_output=True, env=full_env,
-                check=False,
-            )  # fmt: skip
-        except FileNotFoundError as exc:
-            raise GitError("git is not installed or not on PATH; install git and retry") from exc
-        if done.returncode != 0:
-            message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-            first = message[0] if message else f"exit code {done.returncode}"
-            raise GitError(f"git {' '.join(args[:2])} failed in {self.root}: {first}")
+        done = proc.run(
+            ["git", *args], cwd=self.root, stdin=stdin, extra_env=env, error=GitError,
+        )  # fmt: skip
         return done.stdout
+
+    def head(self) -> str | None:
+        """The checked-out commit, or None when ``root`` is not a git checkout with commits."""
+        try:
+            commit = self.run("rev-parse", "HEAD")
+        except GitError:
+            return None
+        return commit if len(commit) == 40 else None
 
     def rev(self, ref: str) -> str:
         """The commit id ``ref`` names, or a GitError naming the ref."""
