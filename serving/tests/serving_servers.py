@@ -7,7 +7,7 @@ import time
 
 import uvicorn
 
-from latte_serving._ports import free_port
+from latte_contracts.ports import free_port
 
 
 class ServerThread:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
 import json
 import os
 import sys
@@ -19,16 +18,26 @@ from typing import Any
 
 from rich.console import Console
 
+from latte_contracts.digest import tree_digest
+from latte_contracts.layout import BuildLayout
+from latte_contracts.reports import BenchReport
+from latte_contracts.timestamps import utc_now
 from latte_loadtests import __version__
 from latte_loadtests._http import check_http_url, http_get
 from latte_loadtests.device import Device, detect_device
 from latte_loadtests.errors import BenchUsageError, SloFailedError, TargetUnreachableError
 from latte_loadtests.gate import capacity_plan, evaluate_slo
-from latte_loadtests.payloads import InputSpec, RequestBody, build_pool, held_out_rows
+from latte_loadtests.payloads import (
+    InputSpec,
+    RequestBody,
+    build_pool,
+    built_test_rows,
+    held_out_rows,
+)
 from latte_loadtests.plot import plot_sweep
 from latte_loadtests.profiles import Profiles, Slo, SweepPlan
 from latte_loadtests.promscrape import scrape
-from latte_loadtests.report import print_table, write_json, write_steps_csv
+from latte_loadtests.report import print_table, write_steps_csv
 from latte_loadtests.scenarios import make_user_class
 from latte_loadtests.stack import local_gateway
 from latte_loadtests.sweep import StepResult, run_sweep
@@ -73,17 +82,19 @@ class _Target:
     metrics_url: str
     kind: str
     device: Device
+    # what the target serves, when this run can see its files: model -> (version, digest)
+    artifacts: dict[str, tuple[int, str]] = dataclasses.field(default_factory=dict)
 
 
-def run_benchmark(request: BenchRequest, console: Console | None = None) -> dict[str, Any]:
+def run_benchmark(request: BenchRequest, console: Console | None = None) -> BenchReport:
     """Run the sweep and write the report; raise SloFailedError after writing a failed one."""
     # a log (the task runner captures it) gets a table wide enough not to wrap
     console = console or Console(stderr=True, width=None if sys.stderr.isatty() else 110)
     slo = _strictest_slo(request)
-    out_dir = request.out_dir or request.build_dir / "bench" / request.name
+    out_dir = request.out_dir or BuildLayout(request.build_dir).bench_dir(request.name)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "bench.json").unlink(missing_ok=True)  # never leave an old success behind
-    started = _now()
+    started = utc_now()
     with _target(request, out_dir) as target:
         pools = {model: _pool(request, target.url, model) for model in request.models}
         console.print(f"benchmarking {request.name} at {target.url} ({target.kind})")
@@ -98,10 +109,11 @@ def run_benchmark(request: BenchRequest, console: Console | None = None) -> dict
     report = _report(request, target, slo, steps, started)
     write_steps_csv(out_dir / "sweep.csv", steps)
     plot_sweep(f"{request.name}: latency and throughput", steps, slo, out_dir / "sweep.png")
-    write_json(out_dir / "bench.json", report)
-    print_table(report, console)
-    if not report["slo"]["passed"]:
-        raise SloFailedError(f"{report['slo']['message']}; report in {out_dir / 'bench.json'}")
+    report.write(out_dir / "bench.json")
+    print_table(report.to_json(), console)
+    slo_result = report.slo or {}
+    if not slo_result.get("passed"):
+        raise SloFailedError(f"{slo_result.get('message')}; report in {out_dir / 'bench.json'}")
     return report
 
 
@@ -129,9 +141,17 @@ def _target(request: BenchRequest, out_dir: Path) -> Iterator[_Target]:
             f"LATTE_BENCH_DEVICE is {request.expected_device!r} but this machine serves on "
             f"{device.key()!r}; unset it or run through 'latte bench', which sets it"
         )
-    repository = request.build_dir / "model-repository"
-    with local_gateway(repository, request.models, out_dir / "gateway.log") as gateway:
-        yield _Target(gateway.url, f"{gateway.url}/metrics", "local gateway", device)
+    layout = BuildLayout(request.build_dir)
+    with local_gateway(layout.model_repository, request.models, out_dir / "gateway.log") as gateway:
+        artifacts = {m: _served(layout.model_tree(m)) for m in request.models}
+        yield _Target(gateway.url, f"{gateway.url}/metrics", "local gateway", device, artifacts)
+
+
+def _served(tree: Path) -> tuple[int, str]:
+    """The version folder the local gateway serves (the highest, Triton's default policy)
+    and the tree digest of the model it was read from."""
+    versions = [int(p.name) for p in tree.iterdir() if p.is_dir() and p.name.isdigit()]
+    return max(versions, default=0), tree_digest(tree)
 
 
 def _remote_device(metrics_url: str) -> Device:
@@ -147,7 +167,12 @@ def _remote_device(metrics_url: str) -> Device:
 def _pool(request: BenchRequest, url: str, model: str) -> list[RequestBody]:
     profile = request.profiles.model(model)
     spec = fetch_input_spec(url, model)
-    rows = held_out_rows(profile.dataset, test_fraction=profile.test_fraction, seed=profile.seed)
+    built = built_test_rows(BuildLayout(request.build_dir).test_split(model))
+    rows = (
+        built
+        if built is not None
+        else held_out_rows(profile.dataset, test_fraction=profile.test_fraction, seed=profile.seed)
+    )
     return build_pool(spec, rows, batch_sizes=profile.batch_sizes, encoding=request.encoding)
 
 
@@ -178,7 +203,7 @@ def _report(
     slo: Slo,
     steps: list[StepResult],
     started: str,
-) -> dict[str, Any]:
+) -> BenchReport:
     profiles = [request.profiles.model(m) for m in request.models]
     gate = evaluate_slo(request.name, slo, steps)
     capacity = capacity_plan(
@@ -187,32 +212,36 @@ def _report(
         target_rps=sum(p.target_rps for p in profiles),
         policy=request.profiles.capacity,
     )
-    return {
-        "status": "passed" if gate.passed else "failed",
-        "model": request.name,
-        "models": list(request.models),
-        "started_at": started,
-        "finished_at": _now(),
-        "tool": {"latte_loadtests": __version__, "locust_user": "FastHttpUser"},
-        "target": {"url": target.url, "kind": target.kind, "metrics_url": target.metrics_url},
-        "device": target.device.as_dict(),
-        "load_generator": {"cpus": os.cpu_count(), "single_core_limit_percent": 100.0},
-        "scenario": {
+    # one model measured from files this run served: name what was measured
+    measured = target.artifacts.get(request.name)
+    return BenchReport(
+        status="passed" if gate.passed else "failed",
+        model=request.name,
+        models=request.models,
+        version=measured[0] if measured else None,
+        digest=measured[1] if measured else None,
+        started_at=started,
+        finished_at=utc_now(),
+        tool={"latte_loadtests": __version__, "locust_user": "FastHttpUser"},
+        target={"url": target.url, "kind": target.kind, "metrics_url": target.metrics_url},
+        device=target.device.as_dict(),
+        load_generator={"cpus": os.cpu_count(), "single_core_limit_percent": 100.0},
+        scenario={
             "encoding": request.encoding,
             "datasets": {p.name: p.dataset for p in profiles},
             "batch_sizes": {p.name: list(p.batch_sizes) for p in profiles},
         },
-        "plan": dataclasses.asdict(request.plan),
-        "steps": [s.as_dict() for s in steps],
-        "slo": gate.as_dict(),
-        "capacity": capacity,
-        "files": _FILES,
-        "notes": [
+        plan=dataclasses.asdict(request.plan),
+        steps=tuple(s.as_dict() for s in steps),
+        slo=gate.as_dict(),
+        capacity=capacity,
+        files=_FILES,
+        notes=(
             "client latencies come from Locust, which rounds to whole milliseconds; "
             "steps[].server holds the server's own /metrics latency (sub-millisecond)",
-        ],
-        "warnings": _warnings(steps),
-    }
+        ),
+        warnings=tuple(_warnings(steps)),
+    )
 
 
 def _warnings(steps: list[StepResult]) -> list[str]:
@@ -223,7 +252,3 @@ def _warnings(steps: list[StepResult]) -> list[str]:
         f"the load generator used >{GENERATOR_CPU_LIMIT:g}% of a core at concurrency {busy}: "
         "it may be the bottleneck there, not the server"
     ]
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -11,11 +11,13 @@ cached result is never filed under a key that does not describe it.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from latte_contracts import digest
+from latte_contracts.errors import DigestError
+from latte_contracts.layout import BuildLayout
 from latte_loadtests.errors import BenchUsageError
 
 __all__ = ["DEVICE_ENV", "SERVING_ENV", "check_key_env", "key_env", "model_env", "tree_digest"]
@@ -30,16 +32,12 @@ def model_env(model: str) -> str:
 
 
 def tree_digest(folder: Path, pattern: str = "**/*") -> str:
-    """sha256 over the relative paths and bytes of the files under ``folder``; '' if absent."""
-    if not folder.is_dir():
+    """The tree digest (latte_contracts.digest) of ``folder``'s files matching ``pattern``, as
+    bare hex; '' when there is no such tree (the key then says "not built")."""
+    try:
+        return digest.tree_digest(folder, pattern).removeprefix(digest.DIGEST_PREFIX)
+    except DigestError:
         return ""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.glob(pattern) if p.is_file()):
-        if "__pycache__" in path.parts:
-            continue
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
 
 
 def serving_digest() -> str:
@@ -50,7 +48,7 @@ def serving_digest() -> str:
 
 def key_env(build_dir: Path, device: str, models: Iterable[str] | None = None) -> dict[str, str]:
     """The variables for ``models`` (default: every folder of the model repository)."""
-    repository = build_dir / "model-repository"
+    repository = BuildLayout(build_dir).model_repository
     if models is None:
         found = repository.iterdir() if repository.is_dir() else iter(())
         models = sorted(p.name for p in found if (p / "config.pbtxt").is_file())

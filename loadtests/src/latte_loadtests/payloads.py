@@ -11,6 +11,7 @@ import dataclasses
 import json
 import random
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ __all__ = [
     "InputSpec",
     "RequestBody",
     "build_pool",
+    "built_test_rows",
     "encode_binary",
     "encode_json",
     "held_out_rows",
@@ -86,6 +88,20 @@ class RequestBody:
     body: bytes
     headers: Mapping[str, str]
     rows: int
+
+
+def built_test_rows(path: Path) -> npt.NDArray[Any] | None:
+    """The held-out features the build wrote (``test_split.npz``), or None when there is no
+    build of the model here (a remote target): then :func:`held_out_rows` derives them."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return np.asarray(archive["x"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise BenchUsageError(
+            f"{path} is not a test split written by 'latte build' ({exc}); rebuild the model"
+        ) from exc
 
 
 def held_out_rows(dataset: str, *, test_fraction: float, seed: int) -> npt.NDArray[Any]:

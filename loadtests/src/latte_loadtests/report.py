@@ -1,4 +1,5 @@
-"""The report: ``bench.json`` (versioned schema), a sweep CSV and a rich terminal table.
+"""The report: ``bench.json`` (latte_contracts.reports.BenchReport), a sweep CSV and a rich
+terminal table.
 
 ``bench.json`` is written last and atomically, so its presence with ``"status": "passed"``
 means a complete run that met its SLO; a run that dies midway leaves none.
@@ -7,9 +8,6 @@ means a complete run that met its SLO; a run that dies midway leaves none.
 from __future__ import annotations
 
 import csv
-import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,10 +17,8 @@ from rich.table import Table
 
 from latte_loadtests.sweep import StepResult
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "print_table", "write_json", "write_steps_csv"]
+__all__ = ["print_table", "write_steps_csv"]
 
-SCHEMA = "latte.bench"
-SCHEMA_VERSION = 1
 _CSV_FIELDS = (
     "concurrency", "seconds", "requests", "failures", "rows", "rps", "rows_per_s", "error_rate",
     "avg_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "generator_cpu_percent",
@@ -30,19 +26,6 @@ _CSV_FIELDS = (
 
 
 _COLUMNS = ("users", "req/s", "rows/s", "errors", "p50", "p95", "p99", "server p95", "gen CPU")
-
-
-def write_json(path: Path, report: Mapping[str, Any]) -> None:
-    """Write atomically: a temp file in the same folder, then os.replace."""
-    text = json.dumps({"schema": SCHEMA, "schema_version": SCHEMA_VERSION, **report}, indent=2)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".bench-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_steps_csv(path: Path, steps: Sequence[StepResult]) -> None:

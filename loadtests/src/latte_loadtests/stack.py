@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ import urllib.error
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from latte_contracts.ports import free_port  # re-exported for the tests
 from latte_loadtests._http import http_get
 from latte_loadtests.errors import BenchError, BenchUsageError
 
@@ -30,12 +30,6 @@ __all__ = ["LocalGateway", "free_port", "local_gateway", "wait_ready"]
 class LocalGateway:
     url: str
     pid: int
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_ready(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> bool:

@@ -173,3 +173,37 @@ def test_the_locustfile_runs_the_same_sweep_under_locusts_own_cli(gateway, slo_f
     users = {line.split(",")[1] for line in history[1:]}
     assert {"1", "2"} <= users <= {"0", "1", "2"}  # the test slo.toml's levels, only
     assert "digits infer" in (tmp_path / "run_stats.csv").read_text()
+
+
+def test_a_local_run_records_what_it_measured_and_sends_the_built_test_split(
+    build_dir, slo_file, tmp_path
+):
+    """bench.json names the model, the served version folder and the tree digest (the one
+    definition the registry and the release use); rows come from the build's test_split.npz."""
+    import numpy as np
+
+    from latte_contracts.digest import tree_digest
+    from latte_contracts.layout import BuildLayout
+    from latte_contracts.reports import BenchReport
+
+    layout = BuildLayout(build_dir)
+    split = layout.test_split("tumor")
+    split.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(split, x=np.full((7, 30), 0.5, dtype=np.float32), y=np.zeros(7, dtype=np.int64))
+    out = tmp_path / "measured"
+    # what is checked is what the report names, not the latency: a bound a loaded machine meets
+    slo_file.write_text(slo_file.read_text().replace("p95_ms = 60.0", "p95_ms = 60000.0"))
+    argv = ["run", "--model", "tumor", "--build-dir", str(build_dir), "--out-dir", str(out)]
+    flags = ["--slo-file", str(slo_file), "--step-seconds", "1", "--warmup-seconds", "0.3"]
+    try:
+        assert run([*argv, *flags]) == 0
+    finally:
+        split.unlink()
+    report = BenchReport.read(out / "bench.json")
+    assert (report.model, report.version) == ("tumor", 1)
+    assert report.digest == tree_digest(layout.model_tree("tumor"))
+    split.write_bytes(b"not an npz")
+    try:
+        assert run([*argv, *flags]) == 2
+    finally:
+        split.unlink()

@@ -2,10 +2,11 @@ import json
 
 from rich.console import Console
 
+from latte_contracts.reports import BenchReport
 from latte_loadtests.bench import _warnings
 from latte_loadtests.profiles import Slo
 from latte_loadtests.promscrape import ServerLatency
-from latte_loadtests.report import print_table, write_json, write_steps_csv
+from latte_loadtests.report import print_table, write_steps_csv
 from latte_loadtests.sweep import StepResult
 
 
@@ -30,7 +31,7 @@ def report(steps, passed=True, capacity=None):
 
 def test_write_json_is_versioned_and_leaves_no_temp_file(tmp_path):
     path = tmp_path / "bench.json"
-    write_json(path, {"status": "passed"})
+    BenchReport(status="passed").write(path)
     assert json.loads(path.read_text()) == {
         "schema": "latte.bench",
         "schema_version": 1,

@@ -14,7 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from latte_models._common.digest import tree_digest
+from latte_contracts.digest import tree_digest
 from latte_models.config import ModelConfig, TritonConfig, config_path, load_config
 from latte_models.errors import ConfigError, ExportError, GateError, ModelsError
 from latte_models.models import MODELS

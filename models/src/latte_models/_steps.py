@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import platform
 import shutil
 from importlib import metadata
@@ -13,9 +12,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from latte_contracts.atomic import move_into_place
+from latte_contracts.digest import tree_digest
+from latte_contracts.layout import BuildLayout
+from latte_contracts.reports import BuildReport, GateRecord
 from latte_models._common import onnx_io, report
-from latte_models._common.data import Split, split_dataset
-from latte_models._common.digest import tree_digest
+from latte_models._common.data import Split, split_dataset, write_test_split
 from latte_models._common.evaluate import Evaluation, evaluate
 from latte_models._common.family import Extra, Family, Trained
 from latte_models._common.gates import GateResult, check_gates, enforce_gates
@@ -25,7 +27,6 @@ from latte_models.errors import ExportError
 
 __all__ = ["State"]
 
-REPORT_SCHEMA = 1
 # the served model folder's version in a local build; the registry assigns real versions
 LOCAL_VERSION = "1"
 _COMMON_DISTRIBUTIONS = ("numpy", "scikit-learn", "onnx", "onnxruntime")
@@ -46,12 +47,25 @@ class State:
     gates: list[GateResult] = dataclasses.field(default_factory=list)
     exports: list[Extra] = dataclasses.field(default_factory=list)
     latency: dict[str, float] = dataclasses.field(default_factory=dict)
-    report: dict[str, Any] = dataclasses.field(default_factory=dict)
+    report: BuildReport | None = None
     seconds: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @property
+    def layout(self) -> BuildLayout:
+        """The staging folder is laid out as the build folder it is published into."""
+        return BuildLayout(self.staging)
+
+    @property
     def onnx_path(self) -> Path:
-        return self.staging / "model-repository" / self.config.name / LOCAL_VERSION / "model.onnx"
+        return self.layout.model_tree(self.config.name) / LOCAL_VERSION / "model.onnx"
+
+    def relative(self, path: Path) -> str:
+        """``path`` below the staging folder, as the build folder names it."""
+        return path.relative_to(self.staging).as_posix()
+
+    def need_report(self) -> BuildReport:
+        assert self.report is not None, "the report step runs first"
+        return self.report
 
     def need_split(self) -> Split:
         assert self.split is not None, "load data runs first"
@@ -111,7 +125,7 @@ def export_onnx(state: State) -> None:
         )
     x_test, _ = state.need_split().part("test")
     diff = _max_diff(onnx_io.run_onnx(path, x_test), state.test_scores)
-    state.exports.append(Extra("onnx", f"model-repository/{config.name}", diff))
+    state.exports.append(Extra("onnx", state.relative(path.parent.parent), diff))
     text = render_config(config.name, "onnxruntime_onnx", inputs, outputs, config.triton)
     (path.parent.parent / "config.pbtxt").write_text(text, encoding="utf-8")
     _check_tolerance(state, state.exports[-1])
@@ -153,50 +167,50 @@ def measure_latency(state: State) -> None:
 
 
 def write_report(state: State) -> None:
-    folder = state.staging / "models" / state.config.name
+    folder = state.layout.model_dir(state.config.name)
     folder.mkdir(parents=True)
     state.report = _report(state)
     assert state.evaluation is not None
-    report.write_metrics(folder / "metrics.json", state.report)
-    report.write_card(folder / "model_card.md", state.report)
+    state.report.write(state.layout.metrics(state.config.name))
+    write_test_split(state.layout.test_split(state.config.name), state.need_split())
+    report.write_card(folder / "model_card.md", state.report.to_json())
     report.write_confusion_png(
         folder / "confusion_matrix.png", state.evaluation.confusion, state.evaluation.labels
     )
 
 
-def _report(state: State) -> dict[str, Any]:
+def _report(state: State) -> BuildReport:
     config, split = state.config, state.need_split()
     assert state.evaluation is not None
     assert state.validation is not None
-    return {
-        "schema": REPORT_SCHEMA,
-        "name": config.name,
-        "framework": state.family.framework,
-        "artifact_digest": tree_digest(state.staging / "model-repository" / config.name),
-        "metrics": state.evaluation.metrics,
-        "validation_metrics": state.validation.metrics,
-        "confusion_matrix": {
+    return BuildReport(
+        name=config.name,
+        framework=state.family.framework,
+        artifact_digest=tree_digest(state.layout.model_tree(config.name)),
+        metrics=state.evaluation.metrics,
+        validation_metrics=state.validation.metrics,
+        confusion_matrix={
             "labels": list(split.dataset.labels),
             "rows_true_columns_predicted": state.evaluation.confusion,
         },
-        "gates": [result.to_dict() for result in state.gates],
-        "gates_passed": all(result.passed for result in state.gates),
-        "data": {
+        gates=tuple(GateRecord(g.metric, g.passed, g.minimum, g.value) for g in state.gates),
+        gates_passed=all(result.passed for result in state.gates),
+        data={
             "source": split.dataset.source,
             "split_digest": split.digest(),
             "sizes": split.sizes(),
             "seed": config.seed,
         },
-        "data_digest": split.digest(),
-        "signature": {"input": config.input_name, "output": config.output_name},
-        "decision": _decision(state),
-        "exports": [_export_entry(state, extra) for extra in state.exports],
-        "verify_atol": config.atol,
-        "latency": state.latency,
-        "versions": _versions(state.family),
-        "hyperparameters": dict(config.train),
-        "seconds": dict(state.seconds),
-    }
+        data_digest=split.digest(),
+        signature={"input": config.input_name, "output": config.output_name},
+        decision=_decision(state),
+        exports=tuple(_export_entry(state, extra) for extra in state.exports),
+        verify_atol=config.atol,
+        latency=state.latency,
+        versions=_versions(state.family),
+        hyperparameters=dict(config.train),
+        seconds=dict(state.seconds),
+    )
 
 
 def _decision(state: State) -> str:
@@ -230,12 +244,11 @@ def _versions(family: Family) -> dict[str, str]:
 
 def publish(state: State, build_dir: Path) -> None:
     """Move each staged folder over its published place (replacing an older build)."""
-    staged = sorted(
-        {Path(extra.folder) for extra in state.exports} | {Path("models") / state.config.name}
-    )
+    model_dir = Path(state.relative(state.layout.model_dir(state.config.name)))
+    staged = sorted({Path(extra.folder) for extra in state.exports} | {model_dir})
     for relative in staged:
         target = build_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
             shutil.rmtree(target)
-        os.replace(state.staging / relative, target)
+        move_into_place(state.staging / relative, target)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from latte_contracts.layout import BuildLayout
 from latte_models import _steps as steps
 from latte_models._steps import State
 from latte_models.config import ModelConfig
@@ -68,10 +69,12 @@ def build(config: ModelConfig, build_dir: Path, *, progress: Progress | None = N
         say(f"[{config.name}] built in {time.perf_counter() - started:.1f} s")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    report, layout = state.need_report(), BuildLayout(build_dir)
+    assert report.artifact_digest is not None
     return BuildResult(
         name=config.name,
-        artifact_digest=state.report["artifact_digest"],
-        model_repository=build_dir / "model-repository" / config.name,
-        report_dir=build_dir / "models" / config.name,
-        report=state.report,
+        artifact_digest=report.artifact_digest,
+        model_repository=layout.model_tree(config.name),
+        report_dir=layout.model_dir(config.name),
+        report=report.to_json(),
     )

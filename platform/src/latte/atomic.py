@@ -3,8 +3,9 @@
 This is the platform's one temp-file + ``os.replace`` writer. The temp file has a unique name
 beside the target (so threads and processes writing the same path never share one), is removed
 when filling it fails, and partial files a killed writer left behind carry :data:`TEMP_PREFIX`
-so :func:`sweep_partials` can find them. When ``latte_contracts.atomic`` lands, the body of
-:func:`write_atomic` becomes a call to it.
+so :func:`sweep_partials` can find them. The writing itself is ``latte_contracts.atomic``, the
+one owner of ``os.replace`` in the tree; this module adds the platform's temp-file naming and
+the sweep.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from latte_contracts import atomic as contract
 
 __all__ = [
     "TEMP_PREFIX",
@@ -32,17 +34,8 @@ Fill = Callable[[Path], object]
 
 def write_atomic(path: Path, fill: Fill, *, mode: int = 0o644) -> None:
     """Create ``path`` by calling ``fill(temp_path)``, then renaming the temp file over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMP_PREFIX}{path.name}.")
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with contract.atomic_path(path, mode=mode, prefix=f"{TEMP_PREFIX}{path.name}.") as tmp:
         fill(tmp)
-        tmp.chmod(mode)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def write_bytes_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:

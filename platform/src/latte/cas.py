@@ -6,18 +6,12 @@ write a blob only when it is absent and check every blob they read against its s
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from latte.objects import ObjectStore
+from latte_contracts.digest import file_sha256 as sha256_file  # re-exported
 
 __all__ = ["fetch_checked", "put_if_absent", "sha256_file"]
-
-
-def sha256_file(path: Path) -> str:
-    """The hex sha256 of one file."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def put_if_absent(store: ObjectStore, key: str, source: Path) -> bool:

@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from latte_serving._ports import free_port
+from latte_contracts.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
 

@@ -152,8 +152,8 @@ def test_gateway_without_a_repository_learns_the_models_from_triton(triton_serve
 def test_discovery_gives_up_with_a_clear_error():
     import asyncio
 
+    from latte_contracts.ports import free_port
     from latte_serving._discovery import discover_models
-    from latte_serving._ports import free_port
     from latte_serving.backends import TritonBackend
     from latte_serving.errors import ServingError
 

@@ -1,17 +1,13 @@
-"""What a build leaves for people: metrics.json, a markdown model card, a confusion-matrix PNG."""
+"""What a build leaves for people: a markdown model card and a confusion-matrix PNG (metrics.json
+is latte_contracts.reports.BuildReport)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_card", "write_confusion_png", "write_metrics"]
-
-
-def write_metrics(path: Path, report: Mapping[str, Any]) -> None:
-    path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+__all__ = ["write_card", "write_confusion_png"]
 
 
 def write_confusion_png(path: Path, confusion: list[list[int]], labels: tuple[str, ...]) -> None:

@@ -9,9 +9,10 @@ messages are lost) and with an id derived from the content; entries keep their o
 from __future__ import annotations
 
 import hashlib
-import os
 import zipfile
 from pathlib import Path
+
+from latte_contracts.atomic import atomic_path
 
 __all__ = ["normalize_torchscript"]
 
@@ -32,9 +33,10 @@ def normalize_torchscript(path: Path) -> None:
             content.update(name.encode() + b"\0" + data)
     # torch writes a decimal id; keep that shape
     stable_id = str(int(content.hexdigest()[:32], 16)).encode()
-    partial = path.with_name(path.name + ".partial")
-    with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as out:
+    with (
+        atomic_path(path) as partial,
+        zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as out,
+    ):
         for name, data in entries:
             payload = stable_id if name.endswith(".data/serialization_id") else data
             out.writestr(zipfile.ZipInfo(name, date_time=_EPOCH), payload)
-    os.replace(partial, path)

@@ -13,6 +13,7 @@ from latte.gitops.errors import CheckFailedError, GitopsError
 from latte.gitops.findings import CheckResult, Status
 from latte.gitops.helm import find_helm
 from latte.gitops.layout import GitopsLayout
+from latte_contracts.layout import BuildLayout
 
 if TYPE_CHECKING:
     from latte.config import Settings
@@ -54,7 +55,7 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     crd_dir = settings.path(settings.crd_schemas) if settings.crd_schemas else None
     results = run_checks(layout, helm, crd_dir, args.envs)
     print(format_report(results))
-    _write_report(settings.path(settings.build_dir) / "reports" / REPORT, results)
+    _write_report(BuildLayout(settings.path(settings.build_dir)).reports / REPORT, results)
     _raise_on_failure("gitops check", results)
     return 0
 
@@ -65,7 +66,7 @@ def _scan(args: argparse.Namespace, settings: Settings) -> int:
     tools = {name: _tool(name) for name in ("checkov", "hadolint")}
     layout = GitopsLayout.discover(settings.root)
     helm = find_helm(settings.path(settings.state_dir) / "tools")
-    reports = settings.path(settings.build_dir) / "reports"
+    reports = BuildLayout(settings.path(settings.build_dir)).reports
     results = run_scan(layout, helm, settings.root / "ci" / "workflows", reports, tools)
     print(format_report(results))
     _raise_on_failure("gitops scan", results)

@@ -19,6 +19,7 @@ from latte.promote.forge import Forge, PullRequest
 from latte.promote.history import append_entry
 from latte.promote.policy import Blocklist
 from latte.promote.release import ReleaseInfo, history_path, release_path
+from latte_contracts.timestamps import utc_timestamp
 
 __all__ = ["MoveState", "Outcome", "Workspace", "open_move", "read_release"]
 
@@ -173,7 +174,7 @@ def open_move(
 def _history(ws: Workspace, move: Move) -> bytes:
     entry: dict[str, object] = {
         "id": move.release.id,
-        "created": ws.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": utc_timestamp(ws.now),
         "commit": move.release.commit,
         "action": move.action,
         "models": move.release.model_versions(),

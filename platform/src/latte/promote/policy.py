@@ -15,6 +15,7 @@ from latte.promote.chain import EnvPolicy
 from latte.promote.errors import PromoteError
 from latte.promote.release import ReleaseInfo
 from latte.releasefile import GateState
+from latte_contracts.timestamps import utc_timestamp
 
 __all__ = [
     "Blocklist",
@@ -111,7 +112,7 @@ def _soak_reasons(policy: EnvPolicy, candidate: Candidate, now: datetime) -> lis
     soaked = now - candidate.landed_at
     if soaked >= policy.soak:
         return []
-    ready = (candidate.landed_at + policy.soak).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ready = utc_timestamp(candidate.landed_at + policy.soak)
     return [
         f"release {candidate.release.id} has soaked {human(soaked)} in {candidate.source}, "
         f"{policy.name} needs {human(policy.soak)} (retry after {ready})"

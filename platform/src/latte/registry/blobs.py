@@ -7,14 +7,13 @@ every blob it names is present too.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from pathlib import Path
 
 from latte.cas import fetch_checked, put_if_absent
 from latte.registry.artifacts import ArtifactStore
-from latte.registry.digest import DIGEST_PREFIX, Manifest
+from latte.registry.digest import DIGEST_PREFIX, Manifest, verify_tree
 from latte.registry.errors import IntegrityError
 
 __all__ = [
@@ -66,14 +65,11 @@ def download_tree(store: ArtifactStore, digest: str, dest: Path) -> Manifest:
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}-"))
     try:
-        tree = hashlib.sha256()
         for entry in manifest.files:
             target = staging / entry.path
             target.parent.mkdir(parents=True, exist_ok=True)
             _fetch_blob(store, entry.sha256, target)
-            tree.update(entry.path.encode("utf-8") + b"\0")
-            tree.update(target.read_bytes())
-        _check_tree(store, digest, DIGEST_PREFIX + tree.hexdigest())
+        verify_tree(staging, digest, store.describe())
         staging.rename(dest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -96,12 +92,4 @@ def _fetch_blob(store: ArtifactStore, expected: str, path: Path) -> None:
         raise IntegrityError(
             f"blob {blob_key(expected)} in {store.describe()} has sha256 {actual}: it is "
             "corrupt; restore the artifact store from a backup"
-        )
-
-
-def _check_tree(store: ArtifactStore, expected: str, actual: str) -> None:
-    if actual != expected:
-        raise IntegrityError(
-            f"tree {expected} in {store.describe()} verifies as {actual}; the store is corrupt: "
-            "restore it from a backup"
         )

@@ -3,7 +3,6 @@ its exported tree ``build/model-repository/<name>/``."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Protocol
@@ -12,6 +11,9 @@ from latte.git import Git
 from latte.registry.errors import InvalidInputError
 from latte.registry.registry import Registry, open_registry
 from latte.registry.values import ModelVersion
+from latte_contracts.errors import ReportError, ReportShapeError, ReportSyntaxError
+from latte_contracts.layout import BuildLayout
+from latte_contracts.reports import BuildReport
 
 if TYPE_CHECKING:
     from latte.config import Settings
@@ -26,11 +28,10 @@ __all__ = [
 ]
 
 # metrics.json keys that describe where a model came from rather than how well it does.
-_LINEAGE_KEYS = ("git_commit", "build_key", "data_digest", "framework", "schema")
+_LINEAGE_KEYS = ("data_digest", "framework", "schema")
 # nested tables flattened into lineage: table -> key prefix
 _LINEAGE_TABLES = {
     "versions": "framework.",
-    "framework_versions": "framework.",
     "data": "data.",
     "signature": "signature.",
 }
@@ -62,7 +63,7 @@ def register_build(
     name to the task runner's action key that produced it.
     """
     build = settings.path(build_dir if build_dir is not None else settings.build_dir)
-    records = [build_record(path, build) for path in sorted(build.glob("models/*/metrics.json"))]
+    records = [build_record(path, build) for path in BuildLayout(build).all_metrics()]
     if not records:
         return []
     for name, _, _, extra, _ in records:
@@ -86,22 +87,30 @@ def build_record(
 ) -> tuple[str, Path, dict[str, float], dict[str, str], str | None]:
     """(name, tree, metrics, lineage, expected digest) read from one model's metrics.json."""
     name = metrics_file.parent.name
-    tree = build / "model-repository" / name
+    tree = BuildLayout(build).model_tree(name)
     if not tree.is_dir():
         raise InvalidInputError(
             f"{metrics_file} has no exported model at {tree}; rebuild it with 'latte build'"
         )
-    try:
-        data = json.loads(metrics_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InvalidInputError(f"{metrics_file} is not valid JSON ({exc}); rebuild it") from exc
-    if not isinstance(data, dict):
-        raise InvalidInputError(f"{metrics_file} must hold a JSON object; rebuild it")
-    expected = data.get("artifact_digest")
+    report = read_build_report(metrics_file, "rebuild it")
+    data = report.to_json()
+    expected = report.artifact_digest
     metrics: dict[str, float] = {}
     for table in _METRIC_TABLES:
         metrics.update(_numbers(data.get(table), "" if table == "metrics" else f"{table}."))
     return name, tree, metrics, _lineage(data), expected
+
+
+def read_build_report(path: Path, fix: str) -> BuildReport:
+    """The one reader of metrics.json (latte_contracts), with the registry's errors."""
+    try:
+        return BuildReport.read(path)
+    except ReportSyntaxError as exc:
+        raise InvalidInputError(f"{path} is not valid JSON ({exc.reason}); {fix}") from exc
+    except ReportShapeError as exc:
+        raise InvalidInputError(f"{path} {exc.detail}; {fix}") from exc
+    except ReportError as exc:
+        raise InvalidInputError(f"{exc}; {fix}") from exc
 
 
 def _numbers(values: Any, prefix: str = "") -> dict[str, float]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from latte.registry.errors import InvalidInputError, StoreError
+from latte_contracts.timestamps import utc_timestamp
 
 if TYPE_CHECKING:
     from latte.config import Settings
@@ -250,7 +251,7 @@ def _audit(registry: Registry, args: argparse.Namespace) -> int:
         return 0
     for entry in entries:
         version = "" if entry.version is None else f" v{entry.version}"
-        at = entry.at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        at = utc_timestamp(entry.at)
         print(
             f"{at} {entry.actor} {entry.action} {entry.model}{version} {json.dumps(entry.detail)}"
         )

@@ -1,18 +1,19 @@
-"""Content digests: the tree digest that identifies a model version, and file hashes.
+"""The registry's view of the tree digest (defined once in :mod:`latte_contracts.digest`).
 
-The tree digest is the sha256 over every regular file sorted by relative POSIX path; for
-each file, the path, a NUL byte, then its bytes (README.md spells it out for other packages).
+This module adds what only the registry needs: digest strings checked into its own error,
+and the :class:`Manifest` it stores beside the blobs of each tree.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
-import re
 from pathlib import Path
 
 from latte.registry.errors import IntegrityError, InvalidInputError
+from latte_contracts import digest as contract
+from latte_contracts.digest import DIGEST_PREFIX, FileEntry, file_sha256
+from latte_contracts.errors import DigestError
 
 __all__ = [
     "DIGEST_PREFIX",
@@ -22,43 +23,17 @@ __all__ = [
     "file_sha256",
     "hash_tree",
     "tree_digest",
-    "tree_files",
+    "verify_tree",
 ]
-
-DIGEST_PREFIX = "sha256:"
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-_CHUNK = 1 << 20
 
 
 def check_digest(value: str) -> str:
     """Return ``value`` if it is ``sha256:<64 lowercase hex>``, else raise InvalidInputError."""
-    if not _DIGEST.match(value):
+    if not contract.is_digest(value):
         raise InvalidInputError(
             f"malformed digest {value!r}: write it as sha256:<64 lowercase hex digits>"
         )
     return value
-
-
-def tree_files(root: Path) -> list[str]:
-    """Relative POSIX paths of the regular files below ``root``, sorted; refuses odd trees."""
-    if not root.is_dir():
-        raise InvalidInputError(
-            f"artifact folder {str(root)!r} does not exist or is not a folder; "
-            "build the model first (latte build) or pass the exported model folder"
-        )
-    paths: list[str] = []
-    for path in root.rglob("*"):
-        if path.is_symlink():
-            raise InvalidInputError(
-                f"{str(path)!r} is a symlink; artifacts must be regular files (copy it instead)"
-            )
-        if path.is_file():
-            paths.append(path.relative_to(root).as_posix())
-    if not paths:
-        raise InvalidInputError(
-            f"artifact folder {str(root)!r} holds no files; nothing to register"
-        )
-    return sorted(paths)
 
 
 def tree_digest(root: Path) -> str:
@@ -68,28 +43,24 @@ def tree_digest(root: Path) -> str:
 
 def hash_tree(root: Path) -> Manifest:
     """Read every file once, computing the tree digest and each file's own hash."""
-    tree = hashlib.sha256()
-    entries: list[FileEntry] = []
-    for rel in tree_files(root):
-        tree.update(rel.encode("utf-8") + b"\0")
-        own = hashlib.sha256()
-        size = 0
-        with (root / rel).open("rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                tree.update(chunk)
-                own.update(chunk)
-                size += len(chunk)
-        entries.append(FileEntry(path=rel, sha256=own.hexdigest(), size=size))
-    return Manifest(digest=DIGEST_PREFIX + tree.hexdigest(), files=tuple(entries))
+    try:
+        tree = contract.hash_tree(root)
+    except DigestError as exc:
+        raise InvalidInputError(str(exc)) from exc
+    return Manifest(digest=tree.digest, files=tree.files)
 
 
-@dataclasses.dataclass(frozen=True)
-class FileEntry:
-    """One file of a stored tree: its relative path, content hash (hex) and size."""
-
-    path: str
-    sha256: str
-    size: int
+def verify_tree(root: Path, expected: str, where: str) -> None:
+    """Raise IntegrityError unless the tree materialised at ``root`` has digest ``expected``."""
+    try:
+        actual = contract.tree_digest(root)
+    except DigestError as exc:
+        actual = f"nothing ({exc})"
+    if actual != expected:
+        raise IntegrityError(
+            f"tree {expected} in {where} verifies as {actual}; the store is corrupt: "
+            "restore it from a backup"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,12 +86,3 @@ class Manifest:
             raise IntegrityError(
                 f"manifest {where} is corrupt ({exc}); restore the artifact store from a backup"
             ) from exc
-
-
-def file_sha256(path: Path) -> str:
-    """The hex sha256 of one file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()

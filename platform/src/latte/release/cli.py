@@ -20,6 +20,7 @@ from latte.release.routing import check_release, served
 from latte.release.schema import check_against_chart
 from latte.release.source import ENVS_PATH, read_source
 from latte.release.writer import CurrentRelease, ReleaseOutcome, write_release
+from latte_contracts.layout import BuildLayout
 
 if TYPE_CHECKING:
     from latte.config import Settings
@@ -127,7 +128,7 @@ def release(
             f"nothing to release: no {build}/models/*/metrics.json; run `nox -s build`"
         )
     benches = read_bench(build, sorted(builds))
-    inputs = GateInputs(build / "reports", builds, benches, source.time)
+    inputs = GateInputs(BuildLayout(build).reports, builds, benches, source.time)
     failed = [gate for gate in evaluate_gates(inputs) if not gate.passed]
     if failed:
         names = ", ".join(g.name for g in failed)

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from latte.release.inputs import BuiltModel, read_json_object
+from latte.release.inputs import BuiltModel, load_bench_report
 from latte.release.routing import STICKY_HEADER, canary_route, full_route
 from latte.releasefile import GateState
 
@@ -84,12 +84,12 @@ def bench_entries(benches: Mapping[str, Path]) -> tuple[dict[str, Any], dict[str
     bench: dict[str, Any] = {}
     capacity: dict[str, Any] = {}
     for name, path in sorted(benches.items()):
-        report = read_json_object(path, "rerun `nox -s bench`")
-        slo, plan = report.get("slo") or {}, report.get("capacity") or {}
+        report = load_bench_report(path)
+        slo, plan = report.slo or {}, report.capacity or {}
         bench[name] = {
             "p95Ms": _number(slo.get("measured_p95_ms")),
             "throughputRps": _number(plan.get("per_replica_rps_at_slo")),
-            "device": str((report.get("device") or {}).get("key", "unknown")),
+            "device": str((report.device or {}).get("key", "unknown")),
             "concurrency": int(plan.get("concurrency_at_slo") or 1),
         }
         if plan.get("replicas"):

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from latte.release.errors import ReleaseError
+from latte.release.inputs import load_bench_report, load_build_report
+from latte_contracts.layout import BuildLayout
 
 __all__ = ["GATES", "Gate", "GateInputs", "GateResult", "evaluate_gates"]
 
@@ -73,9 +75,9 @@ def security_gate(inputs: GateInputs) -> GateResult:
 
 def quality_gate(inputs: GateInputs) -> GateResult:
     for name, path in sorted(inputs.models.items()):
-        report = _json(path)
-        if report.get("gates_passed") is not True:
-            failed = [g.get("metric") for g in report.get("gates", []) if not g.get("passed")]
+        report = load_build_report(path)
+        if report.gates_passed is not True:
+            failed = [g.metric for g in report.gates or () if not g.passed]
             return GateResult(
                 "quality",
                 False,
@@ -92,11 +94,12 @@ def slo_gate(inputs: GateInputs) -> GateResult:
             return GateResult(
                 "slo",
                 False,
-                f"no bench result for {name} (build/bench/{name}/bench.json); run `nox -s bench`",
+                f"no bench result for {name} ({BuildLayout(Path('build')).bench_report(name)}); "
+                "run `nox -s bench`",
             )
-        report = _json(path)
-        if report.get("status") != "passed":
-            message = (report.get("slo") or {}).get("message", f"status {report.get('status')!r}")
+        report = load_bench_report(path)
+        if report.status != "passed":
+            message = (report.slo or {}).get("message", f"status {report.status!r}")
             return GateResult("slo", False, f"{path}: {message}")
     return GateResult("slo", bool(inputs.models), "" if inputs.models else "no model built")
 

@@ -8,21 +8,27 @@ exactly what was built and tested, never merely the newest version).
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from latte.release.errors import ReleaseError
+from latte_contracts.errors import ReportError, ReportShapeError, ReportSyntaxError
+from latte_contracts.layout import BuildLayout
+from latte_contracts.reports import BenchReport, BuildReport
 
 __all__ = [
     "BuiltModel",
     "ModelLookup",
+    "load_bench_report",
+    "load_build_report",
     "point_current",
     "read_bench",
     "read_builds",
     "resolve_models",
 ]
+
+_Report = TypeVar("_Report", BuildReport, BenchReport)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,12 +59,12 @@ class ModelLookup(Protocol):
 
 def read_builds(build_dir: Path) -> dict[str, Path]:
     """``{name: metrics.json}`` for every built model."""
-    return {p.parent.name: p for p in sorted(build_dir.glob("models/*/metrics.json"))}
+    return {p.parent.name: p for p in BuildLayout(build_dir).all_metrics()}
 
 
 def read_bench(build_dir: Path, names: list[str]) -> dict[str, Path]:
     """``{name: bench.json}`` for the models that have one."""
-    found = {name: build_dir / "bench" / name / "bench.json" for name in names}
+    found = {name: BuildLayout(build_dir).bench_report(name) for name in names}
     return {name: path for name, path in found.items() if path.is_file()}
 
 
@@ -67,8 +73,8 @@ def resolve_models(builds: Mapping[str, Path], registry: ModelLookup, env: str) 
     points at it (:func:`point_current` moves them, after every check passed)."""
     models = []
     for name, path in sorted(builds.items()):
-        report = read_json_object(path, "rebuild the model")
-        digest = str(report.get("artifact_digest", ""))
+        report = load_build_report(path)
+        digest = report.artifact_digest or ""
         version = registry.find(name, digest)
         if version is None:
             raise ReleaseError(
@@ -83,10 +89,10 @@ def resolve_models(builds: Mapping[str, Path], registry: ModelLookup, env: str) 
         held = {a for a, v in registry.aliases(name).items() if v == version.version}
         metrics = {
             k: float(v)
-            for k, v in sorted((report.get("metrics") or {}).items())
+            for k, v in sorted((report.metrics or {}).items())
             if isinstance(v, int | float) and not isinstance(v, bool)
         }
-        framework = str(report.get("framework") or version.lineage.get("framework", ""))
+        framework = report.framework or str(version.lineage.get("framework", ""))
         models.append(BuiltModel(name, version.version, version.digest, framework, metrics,
                                  tuple(sorted(held | {f"{env}:current"}))))  # fmt: skip
     return models
@@ -100,12 +106,24 @@ def point_current(models: Sequence[BuiltModel], registry: ModelLookup, env: str)
             registry.set_alias(model.name, alias, model.version)
 
 
-def read_json_object(path: Path, fix: str) -> dict[str, Any]:
-    """A report file's JSON object, or a ReleaseError that ends with ``fix``."""
+def load_build_report(path: Path) -> BuildReport:
+    """A model's metrics.json through the one reader, or a ReleaseError naming the fix."""
+    return _load(BuildReport, path, "rebuild the model")
+
+
+def load_bench_report(path: Path) -> BenchReport:
+    """A model's bench.json through the one reader, or a ReleaseError naming the fix."""
+    return _load(BenchReport, path, "rerun `nox -s bench`")
+
+
+def _load(kind: type[_Report], path: Path, fix: str) -> _Report:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ReleaseError(f"{path}: not readable JSON ({exc}); {fix}") from exc
-    if not isinstance(data, dict):
-        raise ReleaseError(f"{path}: expected a JSON object; {fix}")
-    return data
+        return kind.read(path)
+    except ReportSyntaxError as exc:
+        raise ReleaseError(f"{path}: not readable JSON ({exc.reason}); {fix}") from exc
+    except ReportShapeError as exc:
+        if exc.field is None:
+            raise ReleaseError(f"{path}: expected a JSON object; {fix}") from exc
+        raise ReleaseError(f"{exc}; {fix}") from exc
+    except ReportError as exc:
+        raise ReleaseError(f"{exc}; {fix}") from exc

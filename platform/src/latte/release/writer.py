@@ -24,6 +24,7 @@ from latte.release import yamlfile
 from latte.release.content import next_release_id
 from latte.release.errors import ReleaseError
 from latte.releasefile import ReleaseFile
+from latte_contracts.timestamps import utc_timestamp
 
 __all__ = ["HEADER", "CurrentRelease", "ReleaseOutcome", "write_release"]
 
@@ -69,7 +70,7 @@ def write_release(
             _append(history_path, current_history, entry)
         return ReleaseOutcome(env_dir.name, path, current_id, False, models, content["routing"])
     release_id = next_release_id(now, [*ids, current_id])
-    created = now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    created = utc_timestamp(now)
     yamlfile.update_in_place(doc, _full(content, release_id, created))
     yamlfile.write_atomic(path, yamlfile.dump(doc))
     _append(

@@ -7,7 +7,6 @@ write in the same timestamp tick could otherwise keep the old digest.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -17,17 +16,12 @@ from pathlib import Path
 
 from latte.atomic import write_text_atomic
 from latte.tasks.errors import TaskError
+from latte_contracts.digest import file_sha256 as sha256_file  # re-exported
 
 __all__ = ["RACY_NS", "DigestMemo", "sha256_file"]
 
 RACY_NS = 1_000_000_000
 _VERSION = 1
-
-
-def sha256_file(path: Path) -> str:
-    """The sha256 hex digest of a file's bytes (hashlib releases the GIL: threads scale)."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 class DigestMemo:

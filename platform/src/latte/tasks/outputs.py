@@ -18,6 +18,7 @@ from typing import Any
 from latte.tasks.digests import DigestMemo
 from latte.tasks.errors import TaskError
 from latte.tasks.store import CacheEntry, LocalCache
+from latte_contracts.atomic import move_into_place
 
 __all__ = [
     "entry_is_valid",
@@ -181,7 +182,7 @@ def restore_outputs(root: Path, records: Iterable[Record], fetch: Fetch) -> bool
                 return False
         for tmp, dest in staged:
             remove_outputs(dest.parent, [dest.name])
-            os.replace(tmp, dest)
+            move_into_place(tmp, dest)
         return True
     finally:
         for tmp, _ in staged:

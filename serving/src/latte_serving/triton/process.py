@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from latte_serving._ports import free_port
+from latte_contracts.ports import free_port
 from latte_serving.errors import TritonNotInstalledError, TritonStartError
 
 __all__ = ["TritonInstall", "TritonProcess", "find_tritonserver"]

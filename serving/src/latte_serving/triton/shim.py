@@ -12,11 +12,11 @@ the python backend are copied unchanged.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
 from pathlib import Path
 
+from latte_contracts.atomic import move_into_place
 from latte_serving.errors import ConfigFileError
 from latte_serving.repository import load_model
 from latte_serving.triton._model_py import MODEL_PY
@@ -66,7 +66,7 @@ def shim_repository(source: Path, target: Path) -> None:
             )
         if target.exists():
             target.rmdir()
-        os.replace(staging, target)
+        move_into_place(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

@@ -1,4 +1,4 @@
-"""Free TCP ports on loopback."""
+"""A free TCP port on loopback, for servers latte starts (Triton, the gateway, test fixtures)."""
 
 from __future__ import annotations
 
