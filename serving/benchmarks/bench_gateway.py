@@ -1,9 +1,13 @@
 """Benchmark the gateway on this machine; prints a table and writes a JSON report.
 
-1. gateway -> Triton vs direct Triton, concurrency 1 and 16: p50/p99 latency, throughput.
-2. local backend: dynamic batching vs batch-of-one at concurrency 32, on an MLP whose
-   weights (64 MB) every batch-of-one call re-reads, as with real models.
-3. gateway RSS with both benchmark models loaded.
+1. gateway -> Triton vs direct Triton, concurrency 1 and 16: p50/p99 latency, throughput,
+   and CPU per proxied request of the gateway and of Triton (from /proc, same rounds).
+2. the cost of the request validation (parse + shape/size/type checks) on the benchmark's
+   binary body, timed in process, as a share of the gateway's CPU per request.
+3. local backend (ONNX Runtime in process): dynamic batching vs batch-of-one at
+   concurrency 1 (a lone request must not wait out the queue delay) and 32, on the tiny
+   model and on an MLP whose weights (64 MB) every batch-of-one call re-reads.
+4. gateway RSS with both benchmark models loaded.
 
 The load generator is plain threads, each with one keep-alive connection sending a
 pre-encoded binary v2 body; its own CPU use is reported so its limits are visible.
@@ -14,6 +18,7 @@ pre-encoded binary v2 body; its own CPU use is reported so its limits are visibl
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -39,6 +44,7 @@ max_batch_size: 8
 input [ { name: "INPUT__0" data_type: TYPE_FP32 dims: [ 4 ] } ]
 output [ { name: "OUTPUT__0" data_type: TYPE_FP32 dims: [ 3 ] } ]
 """
+TINY_BATCHED = TINY + "dynamic_batching { max_queue_delay_microseconds: 2000 }\n"
 MLP = """name: "mlp"
 platform: "onnxruntime_onnx"
 max_batch_size: 32
@@ -58,7 +64,7 @@ def _dense(name: str, rows: int, cols: int, rng: np.random.Generator) -> onnx.Te
     return helper.make_tensor(name, TensorProto.FLOAT, [rows, cols], values.ravel())
 
 
-def write_models(root: Path) -> None:
+def write_models(root: Path, *, batched_tiny: bool = False) -> None:
     rng = np.random.default_rng(0)
     tiny = helper.make_graph(
         [helper.make_node("MatMul", ["INPUT__0", "W"], ["OUTPUT__0"])], "tiny",
@@ -80,7 +86,10 @@ def write_models(root: Path) -> None:
         [_dense("W1", 64, HIDDEN, rng), _dense("W2", HIDDEN, HIDDEN, rng),
          _dense("W3", HIDDEN, 10, rng)],
     )  # fmt: skip
-    for name, graph, config in (("tiny", tiny, TINY), ("mlp", mlp, MLP)):
+    models = (("tiny", tiny, TINY), ("mlp", mlp, MLP))
+    if batched_tiny:
+        models = (("tiny", tiny, TINY_BATCHED), ("mlp", mlp, MLP))
+    for name, graph, config in models:
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
         model.ir_version = 8
         (root / name / "1").mkdir(parents=True)
@@ -195,13 +204,16 @@ def compare(
 class Gateway:
     """``python -m latte_serving serve`` in a child process, as deployed."""
 
-    def __init__(self, repository: Path, *extra: str) -> None:
+    def __init__(self, repository: Path, *extra: str, source: Path | None = None) -> None:
         self.port = free_port()
         self.url = f"127.0.0.1:{self.port}"
         command = [sys.executable, "-m", "latte_serving", "serve", "--model-repository",
                    str(repository), "--port", str(self.port), "--log-level", "warning",
                    *extra]  # fmt: skip
-        self.process = subprocess.Popen(command)
+        env = dict(os.environ)
+        if source is not None:  # another checkout's latte_serving (e.g. main), for comparison
+            env["PYTHONPATH"] = os.pathsep.join([str(source), env.get("PYTHONPATH", "")])
+        self.process = subprocess.Popen(command, env=env)
 
     def __enter__(self) -> Gateway:
         for _ in range(300):
@@ -223,7 +235,38 @@ class Gateway:
         self.process.wait(timeout=30)
 
 
-def run(seconds: float) -> dict[str, object]:
+def validation_cost(source: Path | None = None) -> float:
+    """Microseconds to parse and validate the benchmark body, in a fresh interpreter.
+
+    ``source``: another checkout's latte_serving (e.g. main's), to compare its codec.
+    """
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(source), env.get("PYTHONPATH", "")])
+    command = [sys.executable, __file__, "--validation-only"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def _validation_us(repeat: int = 20000) -> float:
+    from latte_serving.codec import parse_request, validate_request
+    from latte_serving.repository import load_repository
+
+    body, headers = binary_body("INPUT__0", np.ones((1, 4), np.float32))
+    with tempfile.TemporaryDirectory() as work:
+        write_models(Path(work))
+        spec = load_repository(Path(work))["tiny"]
+    length = headers["Inference-Header-Content-Length"]
+    best = float("inf")
+    for _ in range(5):  # the best of five: the machine is shared, noise only adds time
+        started = time.perf_counter()
+        for _ in range(repeat):
+            validate_request(spec, parse_request(body, length))
+        best = min(best, (time.perf_counter() - started) / repeat)
+    return best * 1e6
+
+
+def run(seconds: float, baseline: Path | None = None) -> dict[str, object]:
     results: dict[str, object] = {"cpus": os.cpu_count(), "seconds_per_point": seconds}
     tiny = binary_body("INPUT__0", np.ones((1, 4), np.float32))
     mlp = binary_body("x", np.ones((1, 64), np.float32))
@@ -231,25 +274,50 @@ def run(seconds: float) -> dict[str, object]:
         repository, shimmed = Path(work) / "repo", Path(work) / "shim"
         write_models(repository)
         shim_repository(repository, shimmed)
-        with (
-            TritonProcess(shimmed) as triton,
-            Gateway(repository, "--triton-url", triton.http_url) as gw,
-        ):
+        with contextlib.ExitStack() as stack:
+            triton = stack.enter_context(TritonProcess(shimmed))
+            gw = stack.enter_context(Gateway(repository, "--triton-url", triton.http_url))
             targets = {"direct_triton": triton.http_url, "gateway_triton": gw.url}
+            watch = {"triton": triton.pid or 0, "gateway": gw.process.pid}
+            if baseline is not None:
+                old = Gateway(repository, "--triton-url", triton.http_url, source=baseline)
+                targets["baseline_gateway_triton"] = stack.enter_context(old).url
+                watch["baseline_gateway"] = old.process.pid
             for workers in (1, 16):
-                load(gw.url, "/v2/models/tiny/infer", *tiny, workers, 1.0)  # warm up
-                watch = {"triton": triton.pid or 0, "gateway": gw.process.pid}
+                for url in targets.values():
+                    load(url, "/v2/models/tiny/infer", *tiny, workers, 1.0)  # warm up
                 measured = compare(
                     targets, "/v2/models/tiny/infer", *tiny, workers, seconds * 2, watch
                 )
                 for name, summary in measured.items():
                     results[f"{name}_c{workers}"] = summary
             results["gateway_triton_rss_mb"] = gw.rss_mb()
-        modes = (("local_batching", ()), ("local_batch_of_one", ("--no-dynamic-batching",)))
-        for label, extra in modes:
-            with Gateway(repository, "--backend", "local", *extra) as gw:
-                load(gw.url, "/v2/models/mlp/infer", *mlp, 32, 1.0)
-                results[f"{label}_c32"] = load(gw.url, "/v2/models/mlp/infer", *mlp, 32, seconds)
+        results["validation_us_per_request"] = validation_cost()
+        if baseline is not None:
+            results["baseline_validation_us_per_request"] = validation_cost(baseline)
+        local = Path(work) / "local"
+        write_models(local, batched_tiny=True)
+        # both local gateways run at once and alternate rounds, like direct vs gateway above
+        with contextlib.ExitStack() as stack:
+            gateways = {
+                "local_batching": stack.enter_context(Gateway(local, "--backend", "local")),
+                "local_batch_of_one": stack.enter_context(
+                    Gateway(local, "--backend", "local", "--no-dynamic-batching")
+                ),
+            }
+            if baseline is not None:
+                old = Gateway(local, "--backend", "local", source=baseline)
+                gateways["baseline_local_batching"] = stack.enter_context(old)
+            targets = {label: gw.url for label, gw in gateways.items()}
+            for model, body in (("tiny", tiny), ("mlp", mlp)):
+                path = f"/v2/models/{model}/infer"
+                for url in targets.values():
+                    load(url, path, *body, 32, 1.0)  # warm up
+                for workers in (1, 32):
+                    measured = compare(targets, path, *body, workers, seconds * 2, {})
+                    for label, summary in measured.items():
+                        results[f"{label}_{model}_c{workers}"] = summary
+            for label, gw in gateways.items():
                 results[f"{label}_rss_mb"] = gw.rss_mb()
     return results
 
@@ -261,14 +329,34 @@ def ratios(r: dict[str, object]) -> dict[str, float]:
     out = {}
     for c in (1, 16):
         gateway, direct = f"gateway_triton_c{c}", f"direct_triton_c{c}"
+        old = f"baseline_gateway_triton_c{c}"
+        if old in r:
+            out[f"c{c}_p50_added_ms_baseline"] = get(old, "p50_ms") - get(direct, "p50_ms")
+            out[f"c{c}_baseline_gateway_cpu_over_triton_cpu"] = get(
+                old, "baseline_gateway_cpu_us_per_request"
+            ) / get(old, "triton_cpu_us_per_request")
         out[f"c{c}_throughput_gateway_over_direct"] = get(gateway, "throughput_rps") / get(
             direct, "throughput_rps"
         )
         out[f"c{c}_p50_added_ms"] = get(gateway, "p50_ms") - get(direct, "p50_ms")
         out[f"c{c}_p99_ratio"] = get(gateway, "p99_ms") / get(direct, "p99_ms")
-    out["c32_batching_speedup"] = get("local_batching_c32", "throughput_rps") / get(
-        "local_batch_of_one_c32", "throughput_rps"
-    )
+        out[f"c{c}_gateway_cpu_over_triton_cpu"] = get(gateway, "gateway_cpu_us_per_request") / get(
+            gateway, "triton_cpu_us_per_request"
+        )
+    gateway_cpu = get("gateway_triton_c1", "gateway_cpu_us_per_request")
+    validation = float(r["validation_us_per_request"])  # type: ignore[arg-type]
+    out["validation_share_of_gateway_cpu"] = validation / gateway_cpu
+    if "baseline_validation_us_per_request" in r:
+        old = float(r["baseline_validation_us_per_request"])  # type: ignore[arg-type]
+        out["new_validation_share_of_gateway_cpu"] = (validation - old) / gateway_cpu
+    for model in ("tiny", "mlp"):
+        batched, single = f"local_batching_{model}", f"local_batch_of_one_{model}"
+        out[f"{model}_c32_batching_speedup"] = get(f"{batched}_c32", "throughput_rps") / get(
+            f"{single}_c32", "throughput_rps"
+        )
+        out[f"{model}_c1_batching_added_p50_ms"] = get(f"{batched}_c1", "p50_ms") - get(
+            f"{single}_c1", "p50_ms"
+        )
     return out
 
 
@@ -276,8 +364,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--out", type=Path, default=Path("build/reports/serving-bench.json"))
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        default=None,
+        help="a src/ folder holding another latte_serving (e.g. main's), run in the same rounds",
+    )
+    parser.add_argument("--validation-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    results = run(args.seconds)
+    if args.validation_only:
+        print(_validation_us())
+        return
+    results = run(args.seconds, args.baseline_src)
     results["ratios"] = ratios(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")

@@ -15,7 +15,7 @@ from latte_serving.settings import GatewaySettings
 
 @pytest.fixture(scope="session")
 def model_repository(tmp_path_factory) -> Path:
-    return write_repository(tmp_path_factory.mktemp("models") / "repository")
+    return write_repository(tmp_path_factory.mktemp("models") / "repository", wide=True)
 
 
 @pytest.fixture(scope="session")
@@ -31,8 +31,8 @@ def serve_gateway(model_repository):
     started: list[ServerThread] = []
 
     def start(**overrides) -> ServerThread:
-        settings = GatewaySettings(model_repository=model_repository, **overrides)
-        server = ServerThread(create_app(settings)).__enter__()
+        settings = GatewaySettings(**{"model_repository": model_repository, **overrides})
+        server = ServerThread(create_app(settings), settings).__enter__()
         started.append(server)
         return server
 
@@ -46,7 +46,7 @@ def local_gateway(model_repository, routing_file) -> Iterator[ServerThread]:
     settings = GatewaySettings(
         model_repository=model_repository, backend="local", routing_file=routing_file
     )
-    with ServerThread(create_app(settings)) as server:
+    with ServerThread(create_app(settings), settings) as server:
         yield server
 
 
@@ -59,3 +59,16 @@ def triton_server(model_repository, tmp_path_factory):
     shim_repository(model_repository, target)
     with TritonProcess(target, startup_timeout=120) as triton:
         yield triton
+
+
+@pytest.fixture(scope="session")
+def triton_gateway(triton_server, model_repository, routing_file) -> Iterator[ServerThread]:
+    """A gateway on the real Triton, with the production uvicorn config (bounded heads)."""
+    settings = GatewaySettings(
+        model_repository=model_repository,
+        triton_url=triton_server.http_url,
+        routing_file=routing_file,
+    )
+    assert settings.resolved_backend() == "triton"
+    with ServerThread(create_app(settings), settings) as server:
+        yield server

@@ -28,6 +28,15 @@ output [ { name: "Y" data_type: TYPE_INT64 dims: [ 2, 2 ] } ]
 """
 
 
+# a variable dimension: what a client's shape claims is what a backend would allocate
+WIDE_CONFIG = """name: "wide"
+platform: "onnxruntime_onnx"
+max_batch_size: 4
+input [ { name: "X" data_type: TYPE_FP32 dims: [ -1 ] } ]
+output [ { name: "Y" data_type: TYPE_FP32 dims: [ -1 ] } ]
+"""
+
+
 def _save(graph: onnx.GraphProto, path: Path) -> None:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
@@ -80,8 +89,27 @@ def plain_model(path: Path) -> None:
     _save(graph, path)
 
 
-def write_repository(root: Path) -> Path:
-    """tiny v1 (x1), v2 (x2), v3 (broken), v4 (x4); plain v1. The layout 'latte build' exports."""
+def wide_model(path: Path) -> None:
+    """Y = X * 2 for X of shape [N, D], D any size."""
+    two = helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])
+    node = helper.make_node("Mul", ["X", "two"], ["Y"])
+    graph = helper.make_graph(
+        [node],
+        "wide",
+        [_io("X", TensorProto.FLOAT, ["N", "D"])],
+        [_io("Y", TensorProto.FLOAT, ["N", "D"])],
+        [two],
+    )
+    _save(graph, path)
+
+
+def write_repository(root: Path, *, wide: bool = False) -> Path:
+    """tiny v1 (x1), v2 (x2), v3 (broken), v4 (x4); plain v1; with ``wide``, wide v1 (x2).
+
+    The layout 'latte build' exports."""
+    if wide:
+        wide_model(root / "wide" / "1" / "model.onnx")
+        (root / "wide" / "config.pbtxt").write_text(WIDE_CONFIG)
     matmul_model(root / "tiny" / "1" / "model.onnx", 1.0)
     matmul_model(root / "tiny" / "2" / "model.onnx", 2.0)
     broken_model(root / "tiny" / "3" / "model.onnx")

@@ -13,12 +13,17 @@ from latte_contracts.ports import free_port
 class ServerThread:
     """A real uvicorn server on 127.0.0.1 in a thread, for one app."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app, settings=None) -> None:
         self.port = free_port()
         self.app = app
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
-        )
+        if settings is None:
+            config = uvicorn.Config(
+                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            )
+        else:  # the config `serve` runs with (bounded request heads), on a free port
+            from latte_serving._server import server_config
+
+            config = server_config(app, settings.model_copy(update={"port": self.port}))
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

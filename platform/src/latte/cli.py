@@ -37,6 +37,8 @@ COMMANDS: dict[str, str] = {
     "promote": "latte.promote.commands",
     "rollback": "latte.promote.commands",
     "status": "latte.promote.commands",
+    "anomalies": "latte.alerting.anomalies_cli",
+    "incidents": "latte.alerting.incidents_cli",
 }
 
 

@@ -8,9 +8,11 @@ answers it first. Everything else goes on to FastAPI.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
+from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -35,10 +37,13 @@ def request_headers(scope: Scope) -> dict[str, str]:
 
 
 class InferFastPath:
-    def __init__(self, app: ASGIApp, *, gateway: Gateway, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, gateway: Gateway, max_body_bytes: int, body_timeout_s: float
+    ) -> None:
         self.app = app
         self.gateway = gateway
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = _INFER.fullmatch(scope["path"]) if scope["type"] == "http" else None
@@ -47,7 +52,7 @@ class InferFastPath:
             return
         headers = request_headers(scope)
         try:
-            body = await _read_body(receive, self.max_body_bytes)
+            body = await _read_body(receive, self.max_body_bytes, self.body_timeout_s)
             request = parse_request(body, headers.get("inference-header-content-length"))
             answer = await self.gateway.infer(match[1], match[2], request, headers)
         except (InvalidRequestError, BackendError) as exc:
@@ -74,7 +79,35 @@ class InferFastPath:
         await _send(send, 200, answer.response.body, extra, binary=binary)
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes:
+async def _read_body(receive: Receive, limit: int, timeout_s: float) -> bytes:
+    """The whole body within ``timeout_s`` (408) and ``limit`` bytes (413)."""
+    first = await receive()  # a small body has usually arrived with the head: no timer
+    if first["type"] == "http.request" and not first.get("more_body", False):
+        body: bytes = first.get("body", b"")
+        if len(body) > limit:
+            raise InvalidRequestError(
+                f"request body exceeds the limit of {limit} bytes; send smaller batches", 413
+            )
+        return body
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await _read_chunks(_replay(first, receive), limit)
+    except TimeoutError:
+        raise InvalidRequestError(
+            f"request body not received within {timeout_s:g}s; send it at once", 408
+        ) from None
+
+
+def _replay(first: Any, receive: Receive) -> Receive:
+    pending = [first]
+
+    async def again() -> Any:
+        return pending.pop() if pending else await receive()
+
+    return again
+
+
+async def _read_chunks(receive: Receive, limit: int) -> bytes:
     # Content-Length was checked by GatewayMiddleware; a chunked body is counted as it comes.
     chunks: list[bytes] = []
     size = 0

@@ -15,6 +15,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from latte_serving._fastpath import request_headers
+from latte_serving._ints import ascii_int
 from latte_serving._logging import REQUEST_ID
 from latte_serving.metrics import GatewayMetrics
 from latte_serving.security import OPEN_PATHS, KeyChecker
@@ -36,7 +37,8 @@ class GatewayMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            lifespan = scope["type"] == "lifespan"
+            await self.app(scope, receive, _one_line_failures(send) if lifespan else send)
             return
         headers = request_headers(scope)
         request_id = _request_id(headers.get("x-request-id", ""))
@@ -55,8 +57,11 @@ class GatewayMiddleware:
             REQUEST_ID.reset(token)
 
     def _refusal(self, path: str, headers: dict[str, str]) -> tuple[int, str] | None:
-        length = headers.get("content-length", "0")
-        if length.isdigit() and int(length) > self.max_body_bytes:
+        given = headers.get("content-length")
+        length = ascii_int(given) if given is not None else 0
+        if length is None:
+            return 400, "Content-Length must be a non-negative integer in ASCII digits"
+        if length > self.max_body_bytes:
             return 413, (
                 f"request body of {length} bytes exceeds the limit of {self.max_body_bytes}; "
                 "send smaller batches"
@@ -73,6 +78,18 @@ def _request_id(given: str) -> str:
     # process prefix + counter: unique per gateway, and free of the ~90 us os.urandom()
     # that uuid4() measured here on every request
     return f"{_ID_PREFIX}-{next(_ID_COUNTER)}"
+
+
+def _one_line_failures(send: Send) -> Send:
+    """A failed startup reports its error's last line, not Starlette's whole traceback."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"].endswith(".failed") and message.get("message"):
+            lines = [line for line in str(message["message"]).splitlines() if line.strip()]
+            message = {**message, "message": lines[-1] if lines else "startup failed"}
+        await send(message)
+
+    return wrapped
 
 
 def _with_request_id(send: Send, request_id: str) -> Send:

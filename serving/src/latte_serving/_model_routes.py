@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from latte_serving.gateway import Gateway
+from latte_serving.gateway import Gateway, version_number
 from latte_serving.repository import ModelSpec
 
 __all__ = ["INFER_OPENAPI", "add_model_routes"]
@@ -53,10 +53,9 @@ def add_model_routes(app: FastAPI, gateway: Gateway) -> None:
 
     async def ready(model: str, version: str | None = None) -> Response:
         spec = gateway.spec(model, version)
-        versions = [int(version)] if version else list(gateway.routing.route(model).versions)
-        for number in versions:
-            if not await gateway.backend.ready(spec.name, number):
-                return JSONResponse({"error": f"{model} v{number} is not ready"}, 503)
+        versions = [version_number(version)] if version else gateway.routing.route(model).versions
+        if not await gateway.versions_ready((spec.name, number) for number in versions):
+            return JSONResponse({"error": f"{model} {list(versions)} not ready in time"}, 503)
         return JSONResponse({"name": model, "ready": True})
 
     async def config(model: str, version: str | None = None) -> dict[str, Any]:

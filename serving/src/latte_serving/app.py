@@ -6,11 +6,11 @@ models load when the app starts (lifespan), never at import time.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -24,11 +24,13 @@ from latte_serving._discovery import discover_models
 from latte_serving._fastpath import InferFastPath
 from latte_serving._middleware import GatewayMiddleware
 from latte_serving._model_routes import add_model_routes
-from latte_serving.backends import Backend, LocalBackend, TritonBackend, onnx_models
+from latte_serving._reload import watch_routing
+from latte_serving._repository_routes import add_repository_routes
+from latte_serving.backends import TritonBackend, create_backend, onnx_models
 from latte_serving.errors import BackendError, InvalidRequestError, ServingError
 from latte_serving.gateway import Gateway
 from latte_serving.metrics import GatewayMetrics
-from latte_serving.repository import ModelSpec, load_repository
+from latte_serving.repository import load_repository
 from latte_serving.routing import RoutingTable, load_routing
 from latte_serving.security import KeyChecker
 from latte_serving.settings import GatewaySettings
@@ -38,11 +40,12 @@ __all__ = ["create_app"]
 logger = logging.getLogger("latte_serving.app")
 
 
-def create_app(settings: GatewaySettings) -> FastAPI:
+def create_app(settings: GatewaySettings, *, liveness: Callable[[], bool] | None = None) -> FastAPI:
     """Build the gateway app for ``settings`` (models load on startup).
 
     The model specs come from the repository folder when it exists (always for the local
-    backend); a triton-backed gateway without one asks Triton at startup.
+    backend); a triton-backed gateway without one asks Triton at startup. ``liveness``
+    (e.g. the supervisor of a child Triton) turns ``/v2/health/live`` false when it says so.
     """
     has_repository = settings.model_repository.is_dir() or settings.resolved_backend() == "local"
     models = load_repository(settings.model_repository) if has_repository else {}
@@ -52,19 +55,25 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     gateway = Gateway(
         models,
         load_routing(settings.routing_file, models) if has_repository else RoutingTable({}),
-        _backend(settings, models, metrics),
+        create_backend(settings, models, _batch_observer(metrics)),
         metrics,
         request_timeout_s=settings.request_timeout_s,
         canary_timeout_s=settings.canary_timeout_s,
+        ready_timeout_s=settings.ready_timeout_s,
         shadow_log_size=settings.shadow_log_size,
+        max_elements=settings.max_request_elements,
     )
-    discover = None if has_repository else settings.discovery_timeout_s
-    lifespan = _lifespan(gateway, settings.routing_file, discover)
+    lifespan = _lifespan(gateway, settings, discover=not has_repository)
     app = FastAPI(title="latte gateway", version=__version__, lifespan=lifespan, **_no_telemetry())
     app.state.gateway = gateway
     app.state.settings = settings
     # added last = runs first: GatewayMiddleware (keys, ids, limits) wraps the fast path
-    app.add_middleware(InferFastPath, gateway=gateway, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        InferFastPath,
+        gateway=gateway,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_s=settings.body_timeout_s,
+    )
     app.add_middleware(
         GatewayMiddleware,
         keys=KeyChecker(settings.api_key_hashes),
@@ -72,7 +81,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
     )
     _add_error_handlers(app)
-    _add_routes(app, gateway, settings)
+    _add_routes(app, gateway, liveness or (lambda: True))
     return app
 
 
@@ -84,39 +93,38 @@ def _no_telemetry() -> dict[str, Any]:
     return {}  # pragma: no cover - older FastAPI has no built-in telemetry
 
 
-def _backend(
-    settings: GatewaySettings, models: dict[str, ModelSpec], metrics: GatewayMetrics
-) -> Backend:
-    if settings.resolved_backend() == "triton":
-        return TritonBackend(settings.triton_url, timeout=settings.request_timeout_s)
-
+def _batch_observer(metrics: GatewayMetrics) -> Callable[[str, int, Any], None]:
     def observe(model: str, version: int, batch: Any) -> None:
         metrics.batch_size.labels(model, str(version)).observe(batch.rows)
 
-    return LocalBackend(
-        models,
-        dynamic_batching=settings.local_dynamic_batching,
-        threads=settings.local_threads,
-        on_batch=observe,
-    )
+    return observe
 
 
-def _lifespan(gateway: Gateway, routing_file: Path | None, discover: float | None) -> Any:
+def _lifespan(gateway: Gateway, settings: GatewaySettings, *, discover: bool) -> Any:
+    routing_file = settings.routing_file
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await gateway.backend.start()
-        if discover is not None:
+        if discover:
             assert isinstance(gateway.backend, TritonBackend)
             try:
-                models = await discover_models(gateway.backend, timeout_s=discover)
+                timeout = settings.discovery_timeout_s
+                models = await discover_models(gateway.backend, timeout_s=timeout)
                 gateway.configure(models, load_routing(routing_file, models))
-            except ServingError as exc:  # one clear line before uvicorn's traceback
+            except ServingError as exc:  # one clear line; the middleware drops the traceback
                 logger.error("startup failed: %s", exc)
                 raise
+        watcher = None
+        if routing_file is not None and settings.routing_reload_s > 0:
+            watch = watch_routing(gateway, routing_file, settings.routing_reload_s)
+            watcher = asyncio.get_running_loop().create_task(watch)
         logger.info("gateway started", extra={"backend": gateway.backend.name})
         try:
             yield
         finally:
+            if watcher is not None:
+                watcher.cancel()
             # uvicorn has stopped accepting and let in-flight requests finish by now
             await gateway.drain()
             await gateway.backend.stop()
@@ -154,10 +162,12 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http)
 
 
-def _add_routes(app: FastAPI, gateway: Gateway, settings: GatewaySettings) -> None:
+def _add_routes(app: FastAPI, gateway: Gateway, liveness: Callable[[], bool]) -> None:
     @app.get("/v2/health/live")
-    async def live() -> dict[str, bool]:
-        return {"live": True}
+    async def live() -> Response:
+        if liveness():
+            return JSONResponse({"live": True})
+        return JSONResponse({"live": False, "error": "the backend process is down"}, 503)
 
     @app.get("/v2/health/ready")
     async def ready() -> Response:
@@ -187,6 +197,7 @@ def _add_routes(app: FastAPI, gateway: Gateway, settings: GatewaySettings) -> No
         return {"records": [vars(record) for record in gateway.shadow_log]}
 
     add_model_routes(app, gateway)
+    add_repository_routes(app, gateway)
 
 
 def _routes(gateway: Gateway) -> dict[str, Any]:

@@ -92,24 +92,32 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    settings = settings_from_args(args)
+    return serve(settings_from_args(args), start_triton=args.start_triton)
+
+
+def serve(settings: GatewaySettings, *, start_triton: bool = False) -> int:
+    """Run the gateway until SIGTERM; with ``start_triton``, on a supervised local Triton.
+
+    Returns 0 after a clean stop, 3 when startup failed, 1 when the child Triton stayed down.
+    """
     # uvicorn drains on SIGTERM, then re-raises it; this handler turns that into an exception
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         with contextlib.ExitStack() as stack:
-            if args.start_triton and not settings.triton_url and settings.backend != "local":
-                settings = stack.enter_context(_local_triton(settings))
-            _run(settings)
+            supervisor = None
+            if start_triton and not settings.triton_url and settings.backend != "local":
+                settings, supervisor = stack.enter_context(_local_triton(settings))
+            return _run(settings, supervisor)
     except _Terminated:
-        pass
+        return 0
     finally:
         signal.signal(signal.SIGTERM, previous)
-    return 0
 
 
 @contextlib.contextmanager
-def _local_triton(settings: GatewaySettings) -> Iterator[GatewaySettings]:
+def _local_triton(settings: GatewaySettings) -> Iterator[tuple[GatewaySettings, Any]]:
     from latte_serving.triton import TritonProcess, find_tritonserver, shim_repository
+    from latte_serving.triton.supervisor import TritonSupervisor
 
     try:
         find_tritonserver()
@@ -117,32 +125,41 @@ def _local_triton(settings: GatewaySettings) -> Iterator[GatewaySettings]:
         if settings.backend == "triton":
             raise
         print(f"latte-serving: {exc}; serving with the local backend", file=sys.stderr)
-        yield settings
+        yield settings, None
         return
     with tempfile.TemporaryDirectory(prefix="latte-serve-") as work:
         shimmed = Path(work) / "repository"
         shim_repository(settings.model_repository, shimmed)
         with TritonProcess(shimmed, log_path=Path(work) / "tritonserver.log") as triton:
             print(f"latte-serving: started tritonserver at {triton.http_url}", file=sys.stderr)
-            # the gateway reads what this Triton actually serves (the shim may leave some out)
-            update = {"triton_url": triton.http_url, "model_repository": shimmed}
-            yield settings.model_copy(update=update)
+            supervisor = TritonSupervisor(triton, max_restarts=settings.triton_max_restarts)
+            supervisor.start()
+            try:
+                # the gateway reads what this Triton actually serves (the shim may leave some out)
+                update = {"triton_url": triton.http_url, "model_repository": shimmed}
+                yield settings.model_copy(update=update), supervisor
+            finally:
+                supervisor.stop()
 
 
-def _run(settings: GatewaySettings) -> None:
+def _run(settings: GatewaySettings, supervisor: Any) -> int:
     import uvicorn
 
     from latte_serving._logging import configure_logging
+    from latte_serving._server import server_config
     from latte_serving.app import create_app
 
     configure_logging(settings.log_level)
-    app = create_app(settings)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,  # one JSON line per request would cost more than the gateway adds
-        timeout_graceful_shutdown=int(settings.drain_timeout_s),
-        lifespan="on",  # a failed startup (e.g. Triton never answered) must stop the process
-    )
+    app = create_app(settings, liveness=supervisor.alive if supervisor is not None else None)
+    server = uvicorn.Server(server_config(app, settings))
+    if supervisor is not None:
+        supervisor.on_give_up = lambda: setattr(server, "should_exit", True)
+    server.run()
+    if supervisor is not None and supervisor.gave_up:
+        print(
+            f"latte-serving: error: tritonserver died and did not come back after "
+            f"{supervisor.restarts} restarts; see its log, the gateway exits so it is restarted",
+            file=sys.stderr,
+        )
+        return 1
+    return 0 if server.started else 3

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "BackendError",
+    "BackendRejectedError",
     "ConfigFileError",
     "InvalidRequestError",
     "ModelNotFoundError",
@@ -51,6 +52,14 @@ class ModelNotFoundError(InvalidRequestError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, status_code=404)
+
+
+class BackendRejectedError(InvalidRequestError):
+    """The backend refused the client's data with a 4xx: passed through, never a failure.
+
+    Not a BackendError, so it neither counts as a server error nor makes a canary fall back:
+    a client's malformed tensor must not be able to fail a rollout.
+    """
 
 
 class BackendError(ServingError):

@@ -12,22 +12,42 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import enum
+import hashlib
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from latte_serving._ints import ascii_int, shown
 from latte_serving.backends.base import Backend
-from latte_serving.codec import EncodedResponse, InferRequest, validate_request
-from latte_serving.errors import BackendError, ModelNotFoundError
+from latte_serving.codec import (
+    DEFAULT_MAX_ELEMENTS,
+    EncodedResponse,
+    InferRequest,
+    validate_request,
+)
+from latte_serving.errors import BackendError, InvalidRequestError, ModelNotFoundError
 from latte_serving.metrics import GatewayMetrics
 from latte_serving.repository import ModelSpec
 from latte_serving.routing import RoutingTable
 
-__all__ = ["Answer", "Gateway", "ShadowRecord"]
+__all__ = ["Answer", "Gateway", "Route", "ShadowRecord", "version_number"]
 
 logger = logging.getLogger("latte_serving.gateway")
+
+# a client's inference id is kept in the shadow log and logs up to this length, else hashed
+_MAX_ID_CHARS = 128
+
+
+class Route(enum.StrEnum):
+    """The role a version played for one request (the ``route`` metric label)."""
+
+    STABLE = "stable"
+    CANARY = "canary"
+    SHADOW = "shadow"
+    DIRECT = "direct"  # the client named the version
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +55,7 @@ class Answer:
     """Which version answered, in which role, and the encoded response."""
 
     version: int
-    route: str  # "stable", "canary" or "direct"
+    route: Route
     response: EncodedResponse
 
 
@@ -64,7 +84,9 @@ class Gateway:
         *,
         request_timeout_s: float = 10.0,
         canary_timeout_s: float = 2.0,
+        ready_timeout_s: float = 2.0,
         shadow_log_size: int = 1000,
+        max_elements: int = DEFAULT_MAX_ELEMENTS,
         rng: random.Random | None = None,
     ) -> None:
         self.models = dict(models)
@@ -73,6 +95,8 @@ class Gateway:
         self.metrics = metrics
         self.request_timeout_s = request_timeout_s
         self.canary_timeout_s = canary_timeout_s
+        self.ready_timeout_s = ready_timeout_s
+        self.max_elements = max_elements
         self.shadow_log: collections.deque[ShadowRecord] = collections.deque(maxlen=shadow_log_size)
         self._rng = rng or random.Random()  # noqa: S311 - traffic split, not security
         self._shadow_tasks: set[asyncio.Task[None]] = set()
@@ -89,18 +113,27 @@ class Gateway:
             raise ModelNotFoundError(
                 f"unknown model {model!r}; served models: {', '.join(sorted(self.models))}"
             )
-        if version is not None and _version_number(version) not in spec.versions:
+        if version is not None and version_number(version) not in spec.versions:
             raise ModelNotFoundError(
                 f"model {model!r} has no version {version!r}; versions: {list(spec.versions)}"
             )
         return spec
 
     async def ready(self) -> bool:
-        """Every routed version of every model answers ready on the backend."""
-        for route in self.routing.routes.values():
-            for version in route.versions:
-                if not await self.backend.ready(route.model, version):
-                    return False
+        """Every routed version of every model answers ready on the backend, in time."""
+        pairs = [(r.model, v) for r in self.routing.routes.values() for v in r.versions]
+        return await self.versions_ready(pairs)
+
+    async def versions_ready(self, pairs: Iterable[tuple[str, int]]) -> bool:
+        """Whether each (model, version) is ready; a backend that hangs counts as not ready."""
+        try:
+            async with asyncio.timeout(self.ready_timeout_s):
+                for model, version in pairs:
+                    if not await self.backend.ready(model, version):
+                        return False
+        except TimeoutError:
+            logger.warning("readiness check timed out", extra={"timeout_s": self.ready_timeout_s})
+            return False
         return True
 
     async def drain(self) -> None:
@@ -112,31 +145,33 @@ class Gateway:
         self, model: str, version: str | None, request: InferRequest, headers: Mapping[str, str]
     ) -> Answer:
         spec = self.spec(model, version)
-        validate_request(spec, request)
+        validate_request(spec, request, self.max_elements)
         if version is not None:
-            number = _version_number(version)
-            return Answer(number, "direct", await self._call(model, number, request, "direct"))
+            number = version_number(version)
+            response = await self._call(model, number, request, Route.DIRECT)
+            return Answer(number, Route.DIRECT, response)
         route = self.routing.route(model)
         chosen = route.pick(headers.get(route.sticky_header), self._rng)
         if route.shadow is not None:
             self._start_shadow(model, route.shadow, chosen, request)
         if chosen == route.stable:
-            return Answer(chosen, "stable", await self._call(model, chosen, request, "stable"))
+            response = await self._call(model, chosen, request, Route.STABLE)
+            return Answer(chosen, Route.STABLE, response)
         timeout = route.canary_timeout_s or self.canary_timeout_s
         try:
-            response = await self._call(model, chosen, request, "canary", timeout)
-            return Answer(chosen, "canary", response)
-        except BackendError as exc:
+            response = await self._call(model, chosen, request, Route.CANARY, timeout)
+            return Answer(chosen, Route.CANARY, response)
+        except BackendError as exc:  # a 4xx the backend raised is the client's: no fallback
             self._count_fallback(model, chosen, route.stable, exc, request)
-        response = await self._call(model, route.stable, request, "stable")
-        return Answer(route.stable, "stable", response)
+        response = await self._call(model, route.stable, request, Route.STABLE)
+        return Answer(route.stable, Route.STABLE, response)
 
     async def _call(
         self,
         model: str,
         version: int,
         request: InferRequest,
-        route: str,
+        route: Route,
         timeout: float | None = None,
     ) -> EncodedResponse:
         started = time.perf_counter()
@@ -157,11 +192,14 @@ class Gateway:
             code = str(exc.status_code)
             self.metrics.errors.labels(model, exc.reason).inc()
             raise
+        except InvalidRequestError as exc:  # the backend refused the client's data: a 4xx
+            code = str(exc.status_code)
+            raise
         except Exception as exc:
             code = str(getattr(exc, "status_code", 500))
             raise
         finally:
-            labels = (model, str(version), route)
+            labels = (model, str(version), route.value)
             self.metrics.latency.labels(*labels).observe(time.perf_counter() - started)
             self.metrics.requests.labels(*labels, code).inc()
 
@@ -177,7 +215,7 @@ class Gateway:
                 "stable": stable,
                 "reason": exc.reason,
                 "error": str(exc),
-                "inference_id": request.request_id,
+                "inference_id": bounded_id(request.request_id),
             },
         )
 
@@ -190,12 +228,12 @@ class Gateway:
         started = time.perf_counter()
         record: dict[str, Any] = {"ok": True, "error": ""}
         try:
-            await self._call(model, shadow, request, "shadow")
+            await self._call(model, shadow, request, Route.SHADOW)
         except Exception as exc:  # a shadow failure is recorded, never surfaced
-            record = {"ok": False, "error": str(exc)}
+            record = {"ok": False, "error": shown(str(exc), 300)}
         self.shadow_log.append(
             ShadowRecord(
-                request_id=request.request_id,
+                request_id=bounded_id(request.request_id),
                 model=model,
                 version=shadow,
                 answered_by=chosen,
@@ -205,7 +243,17 @@ class Gateway:
         )
 
 
-def _version_number(version: str) -> int:
-    if not version.isdigit():
-        raise ModelNotFoundError(f"model version must be a positive integer, got {version!r}")
-    return int(version)
+def version_number(version: str) -> int:
+    """A version path segment as an int; anything but ASCII digits is a 404."""
+    number = ascii_int(version)
+    if number is None:
+        raise ModelNotFoundError(f"model version must be a positive integer, got {shown(version)}")
+    return number
+
+
+def bounded_id(request_id: str) -> str:
+    """A client-supplied id as kept in memory and logs: itself when short, else its hash."""
+    if len(request_id) <= _MAX_ID_CHARS:
+        return request_id
+    digest = hashlib.sha256(request_id.encode("utf-8", "replace")).hexdigest()[:32]
+    return f"sha256:{digest}"

@@ -8,11 +8,13 @@ Triton would load under the config's ``version_policy`` (Triton's default: the l
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from latte_serving import pbtxt
+from latte_serving._ints import ascii_int, shown
 from latte_serving.errors import ConfigFileError
 
 __all__ = [
@@ -77,10 +79,21 @@ class ModelSpec:
     platform: str = ""
     backend: str = ""
     instances: int = 1
+    # config parameter latte_max_elements: tensor elements one request may carry in all
+    max_elements: int | None = None
 
     @property
     def batched(self) -> bool:
         return self.max_batch_size > 0
+
+    @functools.cached_property
+    def input_index(self) -> dict[str, TensorSpec]:
+        """Inputs by name (built once: every request looks them up)."""
+        return {tensor.name: tensor for tensor in self.inputs}
+
+    @functools.cached_property
+    def output_names(self) -> frozenset[str]:
+        return frozenset(tensor.name for tensor in self.outputs)
 
     def model_file(self, version: int) -> Path:
         return self.path / str(version) / "model.onnx"
@@ -102,9 +115,13 @@ def load_repository(root: Path) -> dict[str, ModelSpec]:
 
 
 def load_model(folder: Path) -> ModelSpec:
-    """Read one model folder."""
+    """Read one model folder; any flaw in its config is one ConfigFileError naming it."""
     config_path = folder / "config.pbtxt"
-    config = pbtxt.parse(config_path.read_text(encoding="utf-8"), source=str(config_path))
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigFileError(f"cannot read {config_path}: {exc}; fix or remove it") from None
+    config = pbtxt.parse(text, source=str(config_path))
     name = str(pbtxt.first(config, "name", folder.name))
     if name != folder.name:
         raise ConfigFileError(
@@ -119,17 +136,56 @@ def load_model(folder: Path) -> ModelSpec:
         versions=_versions(folder, config),
         inputs=inputs,
         outputs=outputs,
-        max_batch_size=int(pbtxt.first(config, "max_batch_size", 0)),
-        batching=_batching(config),
+        max_batch_size=_int(pbtxt.first(config, "max_batch_size", 0), config_path, "batch size"),
+        batching=_batching(config, config_path),
         platform=str(pbtxt.first(config, "platform", "")),
         backend=str(pbtxt.first(config, "backend", "")),
-        instances=sum(int(pbtxt.first(g, "count", 1)) for g in config.get("instance_group", []))
+        instances=sum(
+            _int(pbtxt.first(g, "count", 1), config_path, "instance_group.count")
+            for g in _messages(config, "instance_group", config_path)
+        )
         or 1,
+        max_elements=_max_elements(config, config_path),
     )
 
 
+def _int(value: Any, source: object, field: str, *, signed: bool = False) -> int:
+    """A config integer: a plain int (pbtxt) or ASCII digits (JSON), bounded."""
+    number = value if type(value) is int else None
+    if isinstance(value, str):
+        text = value[1:] if signed and value.startswith("-") else value
+        number = ascii_int(text)
+        if number is not None and text is not value:
+            number = -number
+    if number is None or abs(number) >= 2**63 or (number < 0 and not signed):
+        raise ConfigFileError(
+            f"{source}: {field} must be {'an' if signed else 'a non-negative'} integer, "
+            f"got {shown(value)}"
+        )
+    return number
+
+
+def _messages(config: Mapping[str, Any], field: str, source: object) -> list[Mapping[str, Any]]:
+    items = config.get(field) or []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ConfigFileError(f"{source}: {field} must be a list of {{...}} blocks")
+    return items
+
+
+def _max_elements(config: Mapping[str, Any], source: object) -> int | None:
+    for entry in _messages(config, "parameters", source):
+        if pbtxt.first(entry, "key") == "latte_max_elements":
+            value = pbtxt.first(entry, "value") or {}
+            raw = pbtxt.first(value, "string_value") if isinstance(value, dict) else None
+            bound = _int(raw, source, "parameter latte_max_elements")
+            if bound == 0:
+                raise ConfigFileError(f"{source}: parameter latte_max_elements must be > 0")
+            return bound
+    return None
+
+
 def _tensors(config: pbtxt.Message, field: str, source: Path) -> tuple[TensorSpec, ...]:
-    entries = config.get(field, [])
+    entries = _messages(config, field, source)
     if not entries:
         raise ConfigFileError(
             f"{source}: declares no {field}; list every {field} with name, data_type and dims"
@@ -145,30 +201,47 @@ def _tensor(entry: Mapping[str, list[Any]], source: Path) -> TensorSpec:
             f"{source}: tensor {name!r} has data_type {data_type!r}; use one of "
             f"{', '.join(_TRITON_TYPES)}"
         )
-    return TensorSpec(name, _TRITON_TYPES[data_type], tuple(int(d) for d in entry.get("dims", [])))
+    dims = entry.get("dims", [])
+    if not isinstance(dims, list):
+        raise ConfigFileError(f"{source}: tensor {name!r} dims must be a list of integers")
+    shape = tuple(_int(d, source, f"tensor {name!r} dims", signed=True) for d in dims)
+    if any(d < -1 for d in shape):
+        raise ConfigFileError(f"{source}: tensor {name!r} dims must be >= -1, got {list(shape)}")
+    return TensorSpec(name, _TRITON_TYPES[data_type], shape)
 
 
-def _batching(config: pbtxt.Message) -> BatchingSpec | None:
+def _batching(config: Mapping[str, Any], source: object) -> BatchingSpec | None:
     block = pbtxt.first(config, "dynamic_batching")
     if block is None:
         return None
+    if not isinstance(block, dict):
+        raise ConfigFileError(f"{source}: dynamic_batching must be a {{...}} block")
+    delay = pbtxt.first(block, "max_queue_delay_microseconds", 0)
+    sizes = block.get("preferred_batch_size", [])
     return BatchingSpec(
-        max_queue_delay_us=int(pbtxt.first(block, "max_queue_delay_microseconds", 0)),
-        preferred_batch_sizes=tuple(int(v) for v in block.get("preferred_batch_size", [])),
+        max_queue_delay_us=_int(delay, source, "max_queue_delay_microseconds"),
+        preferred_batch_sizes=tuple(_int(v, source, "preferred_batch_size") for v in sizes),
     )
 
 
 def _versions(folder: Path, config: pbtxt.Message) -> tuple[int, ...]:
-    present = sorted(int(p.name) for p in folder.iterdir() if p.is_dir() and p.name.isdigit())
+    source = folder / "config.pbtxt"
+    numbers = (ascii_int(p.name) for p in folder.iterdir() if p.is_dir())
+    present = sorted(n for n in numbers if n is not None)
     policy = pbtxt.first(config, "version_policy") or {}
+    if not isinstance(policy, dict):
+        raise ConfigFileError(f"{source}: version_policy must be a {{...}} block")
     if "all" in policy:
         return tuple(present)
     if "specific" in policy:
-        wanted = {int(v) for v in pbtxt.first(policy, "specific").get("versions", [])}
+        specific = pbtxt.first(policy, "specific") or {}
+        listed = specific.get("versions", []) if isinstance(specific, dict) else [specific]
+        wanted = {_int(v, source, "version_policy.specific.versions") for v in listed}
         return tuple(v for v in present if v in wanted)
     latest = pbtxt.first(policy, "latest") or {}
-    count = int(pbtxt.first(latest, "num_versions", 1))
-    return tuple(present[-count:]) if present else ()
+    count = _int(pbtxt.first(latest, "num_versions", 1) if isinstance(latest, dict) else latest,
+                 source, "version_policy.latest.num_versions")  # fmt: skip
+    return tuple(present[-count:]) if present and count else ()
 
 
 def spec_from_config_json(
@@ -188,20 +261,30 @@ def spec_from_config_json(
 
     batching = config.get("dynamic_batching")
     groups = config.get("instance_group") or []
+    parameters = config.get("parameters") or {}
+    bound = parameters.get("latte_max_elements") if isinstance(parameters, dict) else None
     return ModelSpec(
         name=str(config["name"]),
         path=Path(source),
         versions=versions,
         inputs=tensors("input"),
         outputs=tensors("output"),
-        max_batch_size=int(config.get("max_batch_size", 0)),
+        max_batch_size=_int(config.get("max_batch_size", 0), source, "max_batch_size"),
         batching=BatchingSpec(
-            max_queue_delay_us=int(batching.get("max_queue_delay_microseconds", 0)),
-            preferred_batch_sizes=tuple(int(v) for v in batching.get("preferred_batch_size", [])),
+            max_queue_delay_us=_int(
+                batching.get("max_queue_delay_microseconds", 0), source, "max_queue_delay"
+            ),
+            preferred_batch_sizes=tuple(
+                _int(v, source, "preferred_batch_size")
+                for v in batching.get("preferred_batch_size", [])
+            ),
         )
         if isinstance(batching, dict)
         else None,
         platform=str(config.get("platform", "")),
         backend=str(config.get("backend", "")),
-        instances=sum(int(g.get("count", 1)) for g in groups) or 1,
+        instances=sum(_int(g.get("count", 1), source, "instance_group.count") for g in groups) or 1,
+        max_elements=_int(bound.get("string_value"), source, "latte_max_elements") or None
+        if isinstance(bound, dict)
+        else None,
     )

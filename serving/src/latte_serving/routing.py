@@ -18,6 +18,7 @@ import bisect
 import dataclasses
 import hashlib
 import itertools
+import math
 import random
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from latte_serving._ints import ascii_int, shown
 from latte_serving.errors import ConfigFileError
 from latte_serving.repository import ModelSpec
 
@@ -92,8 +94,9 @@ def load_routing(path: Path | None, models: Mapping[str, ModelSpec]) -> RoutingT
 def _read(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigFileError(f"cannot read routing file {path}: {exc}") from exc
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError, ValueError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        raise ConfigFileError(f"cannot read routing file {path}: {first}") from None
     models = data.get("models", {}) if isinstance(data, dict) else None
     if not isinstance(models, dict):
         raise ConfigFileError(f"routing file {path} needs a 'models:' mapping of model -> route")
@@ -115,23 +118,32 @@ def _route(name: str, entry: Any, spec: ModelSpec, path: Path | None) -> ModelRo
     weights = _weights(entry.get("weights") or {stable: 1}, spec, where)
     shadow = entry.get("shadow")
     timeout = entry.get("canary_timeout_ms")
-    if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
-        raise ConfigFileError(f"{where}: canary_timeout_ms must be a positive number")
+    if timeout is not None and not (_finite_number(timeout) and 0 < timeout <= 3_600_000):
+        raise ConfigFileError(
+            f"{where}: canary_timeout_ms must be a positive number (milliseconds, finite, at "
+            f"most 3600000), got {shown(timeout)}"
+        )
+    header = entry.get("sticky_header", DEFAULT_STICKY_HEADER)
+    if not isinstance(header, str) or not header.isascii() or not 0 < len(header) <= 100:
+        raise ConfigFileError(f"{where}: sticky_header must be an HTTP header name")
     return ModelRoute(
         model=name,
         stable=stable,
         weights=weights,
         shadow=_version(shadow, spec, where, "shadow") if shadow is not None else None,
-        sticky_header=str(entry.get("sticky_header", DEFAULT_STICKY_HEADER)).lower(),
+        sticky_header=header.lower(),
         canary_timeout_s=float(timeout) / 1000 if timeout is not None else None,
     )
 
 
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _version(value: Any, spec: ModelSpec, where: str, field: str) -> int:
-    try:
-        version = int(value)
-    except (TypeError, ValueError):
-        raise ConfigFileError(f"{where}: {field} must be a version number, got {value!r}") from None
+    version = value if type(value) is int else ascii_int(value) if isinstance(value, str) else None
+    if version is None:
+        raise ConfigFileError(f"{where}: {field} must be a version number, got {shown(value)}")
     if version not in spec.versions:
         raise ConfigFileError(
             f"{where}: {field} version {version} is not loaded; loaded versions: "
@@ -145,8 +157,11 @@ def _weights(raw: Any, spec: ModelSpec, where: str) -> tuple[tuple[int, float], 
         raise ConfigFileError(f"{where}: weights must map version -> weight")
     weights = []
     for version, weight in raw.items():
-        if not isinstance(weight, int | float) or isinstance(weight, bool) or weight < 0:
-            raise ConfigFileError(f"{where}: weight of version {version} must be >= 0")
+        if not _finite_number(weight) or weight < 0:
+            raise ConfigFileError(
+                f"{where}: weight of version {shown(version)} must be >= 0 and finite, "
+                f"got {shown(weight)}"
+            )
         weights.append((_version(version, spec, where, "weights"), float(weight)))
     if sum(weight for _, weight in weights) <= 0:
         raise ConfigFileError(f"{where}: weights add up to 0; give some version a weight")

@@ -18,7 +18,8 @@ class KeyChecker:
     """Accepts ``Authorization: Bearer KEY`` or ``X-API-Key: KEY`` when keys are configured."""
 
     def __init__(self, digests: Iterable[str]) -> None:
-        self._digests = tuple(_digest(d.strip()) for d in digests if d.strip())
+        given = [d.strip() for d in digests if d.strip()]
+        self._digests = tuple(_digest(d, n) for n, d in enumerate(given, start=1))
 
     @property
     def enabled(self) -> bool:
@@ -36,11 +37,13 @@ class KeyChecker:
         return any(matches)
 
 
-def _digest(text: str) -> bytes:
+def _digest(text: str, number: int) -> bytes:
+    # never echo any part of the value: a key pasted in place of its hash is a secret
     if len(text) != 64 or any(c not in "0123456789abcdefABCDEF" for c in text):
         raise ConfigFileError(
-            f"API key hash {text[:12]!r}... is not a sha256 hex digest; store "
-            "sha256(key).hexdigest(), e.g. from 'python -m latte_serving hash-key'"
+            f"API key hash number {number} ({len(text)} characters) is not a sha256 hex "
+            "digest of 64 hex characters; store sha256(key).hexdigest(), e.g. from "
+            "'python -m latte_serving hash-key KEY'"
         )
     return bytes.fromhex(text)
 

@@ -36,14 +36,26 @@ class GatewaySettings(BaseSettings):
     # empty = no authentication (local use only; the Helm chart always sets them)
     api_key_hashes: Annotated[tuple[str, ...], NoDecode] = ()
     max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
-    request_timeout_s: float = Field(default=10.0, gt=0)
-    canary_timeout_s: float = Field(default=2.0, gt=0)
+    # request line + headers; larger heads get a 431 before the API key is looked at
+    max_header_bytes: int = Field(default=64 * 1024, gt=0)
+    # tensor elements one request may carry in all, unless the model's config parameter
+    # latte_max_elements says otherwise
+    max_request_elements: int = Field(default=16 * 1024 * 1024, gt=0)
+    header_timeout_s: float = Field(default=10.0, gt=0, allow_inf_nan=False)
+    body_timeout_s: float = Field(default=30.0, gt=0, allow_inf_nan=False)
+    request_timeout_s: float = Field(default=10.0, gt=0, allow_inf_nan=False)
+    canary_timeout_s: float = Field(default=2.0, gt=0, allow_inf_nan=False)
+    ready_timeout_s: float = Field(default=2.0, gt=0, allow_inf_nan=False)
     local_dynamic_batching: bool = True
     local_threads: int = Field(default=1, ge=1)
     shadow_log_size: int = Field(default=1000, ge=0)
-    drain_timeout_s: float = Field(default=30.0, ge=0)
+    drain_timeout_s: float = Field(default=30.0, ge=0, allow_inf_nan=False)
     # triton backend without a local repository: how long to wait for Triton's models
-    discovery_timeout_s: float = Field(default=120.0, ge=0)
+    discovery_timeout_s: float = Field(default=120.0, ge=0, allow_inf_nan=False)
+    # how often the routing file is checked for changes (0: read once at startup)
+    routing_reload_s: float = Field(default=2.0, ge=0, allow_inf_nan=False)
+    # --start-triton: restarts of a Triton that died before the gateway exits (exit code 3)
+    triton_max_restarts: int = Field(default=3, ge=0)
     log_level: str = "info"
 
     @field_validator("api_key_hashes", mode="before")

@@ -24,7 +24,8 @@ def test_no_generated_request_gets_a_5xx(local_gateway):
     base_url = f"http://{local_gateway.url}"
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 14  # health x2, /v2, metrics, admin x2, 4 model routes x2
+    # health x2, /v2, metrics, admin x2, 4 model routes x2, repository index + load/unload
+    assert len(operations) == 17
 
     for operation in operations:
 

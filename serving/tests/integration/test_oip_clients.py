@@ -33,23 +33,6 @@ def _reference(repository, version: int) -> np.ndarray:
     return run_onnx(repository / "tiny" / str(version) / "model.onnx", {"INPUT__0": X})[0]
 
 
-@pytest.fixture(scope="module")
-def triton_gateway(triton_server, model_repository, routing_file):
-    from serving_servers import ServerThread
-
-    from latte_serving.app import create_app
-    from latte_serving.settings import GatewaySettings
-
-    settings = GatewaySettings(
-        model_repository=model_repository,
-        triton_url=triton_server.http_url,
-        routing_file=routing_file,
-    )
-    assert settings.resolved_backend() == "triton"
-    with ServerThread(create_app(settings)) as server:
-        yield server
-
-
 @pytest.mark.parametrize("binary", [True, False], ids=["binary", "json"])
 @pytest.mark.parametrize("version", [1, 2])
 def test_local_gateway_equals_onnxruntime(local_gateway, model_repository, binary, version):

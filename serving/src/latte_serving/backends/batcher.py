@@ -1,8 +1,12 @@
 """Dynamic batching for the local backend: Triton's max batch size and max queue delay.
 
-Requests queue per model version; one worker takes the first, waits up to the queue delay
-for more whose non-batch shapes match, runs them as one batch in a thread (ONNX Runtime
-releases the GIL) and splits the result rows back to each caller.
+Requests queue per model version; one worker takes the first and every queued request whose
+non-batch shapes match. When the batcher is idle (nothing else queued, no batch running) it
+dispatches at once, so a lone request never waits out the queue delay; under load it waits
+up to the delay for more.
+Rows are copied into a preallocated batch buffer (one per instance, reused), run in a
+thread (ONNX Runtime releases the GIL), and the result rows split back to each caller. A
+batch of one request runs on the request's own arrays, with no copy at all.
 """
 
 from __future__ import annotations
@@ -62,6 +66,8 @@ class DynamicBatcher:
         self._slots = asyncio.Semaphore(max(1, instances))
         self._running: set[asyncio.Task[None]] = set()
         self._worker: asyncio.Task[None] | None = None
+        # reusable batch buffers by input layout: at most one per running instance
+        self._buffers: dict[tuple[Any, ...], list[Arrays]] = {}
 
     def start(self) -> None:
         self._worker = asyncio.get_running_loop().create_task(self._work())
@@ -104,7 +110,10 @@ class DynamicBatcher:
         first = self._held or await self._queue.get()
         self._held = None
         batch, rows = [first], first.rows
-        deadline = asyncio.get_running_loop().time() + self.max_queue_delay_s
+        # idle (nothing queued, no batch running): dispatch now instead of waiting out the
+        # queue delay alone; under load, wait for more so batches fill
+        alone = self._queue.empty() and not self._running
+        deadline = asyncio.get_running_loop().time() + (0 if alone else self.max_queue_delay_s)
         while rows < self.max_batch_size:
             item = await self._next(deadline)
             if item is None:
@@ -132,18 +141,40 @@ class DynamicBatcher:
                 return None
 
     async def _execute(self, batch: list[_Pending]) -> None:
-        names = list(batch[0].inputs)
-        joined = {n: np.concatenate([p.inputs[n] for p in batch]) for n in names}
+        key = batch[0].key()
+        buffer = None if len(batch) == 1 else self._buffer(key, batch[0])
         try:
+            joined = batch[0].inputs if buffer is None else _fill(buffer, batch)
             outputs = await asyncio.to_thread(self._run, joined)
         except Exception as exc:  # every caller gets the failure; the worker keeps going
             for pending in batch:
                 if not pending.future.done():
                     pending.future.set_exception(exc)
             return
+        finally:
+            if buffer is not None:
+                self._buffers.setdefault(key, []).append(buffer)
         self._on_batch(Batch(len(batch), sum(p.rows for p in batch)))
         bounds = np.cumsum([p.rows for p in batch])[:-1]
         parts = {name: np.split(array, bounds) for name, array in outputs.items()}
         for index, pending in enumerate(batch):
             if not pending.future.done():
                 pending.future.set_result({name: parts[name][index] for name in parts})
+
+    def _buffer(self, key: tuple[Any, ...], example: _Pending) -> Arrays:
+        free = self._buffers.get(key)
+        if free:
+            return free.pop()
+        rows = self.max_batch_size
+        return {n: np.empty((rows, *a.shape[1:]), a.dtype) for n, a in example.inputs.items()}
+
+
+def _fill(buffer: Arrays, batch: list[_Pending]) -> Arrays:
+    """Copy each request's rows into the batch buffer; views of the rows in use."""
+    start = 0
+    for pending in batch:
+        end = start + pending.rows
+        for name, array in pending.inputs.items():
+            buffer[name][start:end] = array
+        start = end
+    return {name: array[:start] for name, array in buffer.items()}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnxruntime as ort
@@ -20,6 +20,9 @@ from latte_serving.codec import EncodedResponse, InferRequest
 from latte_serving.errors import BackendError, ConfigFileError, InvalidRequestError
 from latte_serving.repository import ModelSpec
 from latte_serving.tensors import decode_inputs, encode_response
+
+if TYPE_CHECKING:
+    from latte_serving.settings import GatewaySettings
 
 __all__ = ["LocalBackend", "onnx_models"]
 
@@ -48,6 +51,20 @@ class LocalBackend:
         self._on_batch = on_batch
         self._sessions: dict[tuple[str, int], ort.InferenceSession] = {}
         self._batchers: dict[tuple[str, int], DynamicBatcher] = {}
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: GatewaySettings,
+        models: Mapping[str, ModelSpec],
+        on_batch: BatchObserver,
+    ) -> LocalBackend:
+        return cls(
+            models,
+            dynamic_batching=settings.local_dynamic_batching,
+            threads=settings.local_threads,
+            on_batch=on_batch,
+        )
 
     async def start(self) -> None:
         for spec in self.models.values():

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from latte_serving._ints import ascii_int
 from latte_serving.backends._http import HttpPool, HttpResponse
 from latte_serving.codec import EncodedResponse, InferRequest
-from latte_serving.errors import BackendError, ConfigFileError
+from latte_serving.errors import BackendError, BackendRejectedError, ConfigFileError
 from latte_serving.repository import ModelSpec, spec_from_config_json
+
+if TYPE_CHECKING:
+    from latte_serving.settings import GatewaySettings
 
 __all__ = ["TritonBackend"]
 
 _HEADER_LENGTH = "Inference-Header-Content-Length"
+_JSON_COMPLAINT = re.compile(r"Unable to (parse|set) '[^']*': attempt to access JSON ")
 
 
 class TritonBackend:
@@ -30,6 +38,16 @@ class TritonBackend:
         self.timeout = timeout
         self._pool = HttpPool(parts.hostname, parts.port, max_idle=max_idle)
 
+    @classmethod
+    def from_settings(
+        cls,
+        settings: GatewaySettings,
+        models: Mapping[str, ModelSpec],
+        on_batch: Callable[..., Any],
+    ) -> TritonBackend:
+        """Triton does its own batching, so ``models`` and ``on_batch`` are not needed."""
+        return cls(settings.triton_url, timeout=settings.request_timeout_s)
+
     async def start(self) -> None:
         """Connections open on first use; a Triton that starts later is fine."""
 
@@ -43,8 +61,9 @@ class TritonBackend:
             raise BackendError(f"triton at {self.url} refused its repository index", "discover")
         versions: dict[str, list[int]] = {}
         for entry in json.loads(index.body):
-            if entry.get("state") == "READY" and str(entry.get("version", "")).isdigit():
-                versions.setdefault(entry["name"], []).append(int(entry["version"]))
+            number = ascii_int(str(entry.get("version", "")))
+            if entry.get("state") == "READY" and number is not None:
+                versions.setdefault(entry["name"], []).append(number)
         specs = {}
         for name, numbers in sorted(versions.items()):
             response = await self._pool.request("GET", f"/v2/models/{name}/config")
@@ -83,15 +102,20 @@ class TritonBackend:
 def _result(response: HttpResponse, model: str, version: int) -> EncodedResponse:
     if response.status == 200:
         length = response.headers.get(_HEADER_LENGTH.lower())
-        return EncodedResponse(response.body, int(length) if length is not None else None)
+        number = ascii_int(length) if length is not None else None
+        if length is not None and (number is None or number > len(response.body)):
+            raise BackendError(f"triton sent a bad {_HEADER_LENGTH} {length[:40]!r}", "protocol")
+        return EncodedResponse(response.body, number)
     message = _error_text(response.body)
-    if 400 <= response.status < 500:
-        # The gateway checked the request already, so a rejection is the version's fault
-        # (e.g. not loaded): a BackendError lets the router fall back, keeping the 4xx code.
-        raise BackendError(
+    # Triton's HTTP frontend reports JSON it cannot read as 500 ("Unable to parse 'x':
+    # attempt to access JSON non-number as double"); the gateway checks the types it knows
+    # of first, and any such answer left is still the client's data, not a server failure.
+    if 400 <= response.status < 500 or _JSON_COMPLAINT.match(message):
+        # Triton refused the data (the gateway checks shapes and sizes, not every value):
+        # the client's mistake, passed through as the 4xx it is.
+        raise BackendRejectedError(
             f"triton rejected the request for {model} v{version}: {message}",
-            reason="backend_rejected",
-            status_code=response.status,
+            response.status if response.status < 500 else 400,
         )
     raise BackendError(
         f"triton failed on {model} v{version} with {response.status}: {message}",

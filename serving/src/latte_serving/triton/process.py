@@ -87,11 +87,19 @@ class TritonProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self._workdir: Path | None = None
         self._log: IO[bytes] | None = None
+        self.returncode: int | None = None
 
     @property
     def pid(self) -> int | None:
         """The server's process id while it runs (its python stubs are its children)."""
         return self._process.pid if self._process is not None else None
+
+    def running(self) -> bool:
+        """Whether the server process is up (it may still be loading)."""
+        if self._process is None:
+            return False
+        self.returncode = self._process.poll()
+        return self.returncode is None
 
     @property
     def http_url(self) -> str:
@@ -120,7 +128,7 @@ class TritonProcess:
         self._workdir = Path(tempfile.mkdtemp(prefix="latte-triton-"))
         backends = _backend_dir(install, self._workdir)
         log_file = self.log_path or self._workdir / "tritonserver.log"
-        self._log = open(log_file, "wb")  # noqa: SIM115 - closed in stop()
+        self._log = open(log_file, "ab")  # noqa: SIM115 - closed in stop(); kept over restarts
         self._process = subprocess.Popen(
             self._command(install, backends),
             stdout=self._log,
