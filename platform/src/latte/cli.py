@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "status": "latte.promote.commands",
     "anomalies": "latte.alerting.anomalies_cli",
     "incidents": "latte.alerting.incidents_cli",
+    "up": "latte.up.cli",
 }
 
 

@@ -1,6 +1,8 @@
 """`latte serve`: builds the gateway command line, and says what to install when it can't."""
 
+import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +106,62 @@ def test_sigterm_to_latte_reaches_the_gateway(tmp_path):
         time.sleep(0.05)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 5  # the child's own exit code, after its handler ran
+
+
+def test_serve_release_runs_on_the_fetched_versions_with_the_release_routing(
+    repo, capsys, monkeypatch
+):
+    from latte.commands import serve as serve_module
+    from latte.registry import open_registry
+    from latte.registry.marker import RepositoryMarker
+
+    settings = load_settings(root=repo, environ={})
+    digests = {}
+    with open_registry(settings) as registry:
+        for version in (1, 2):
+            tree = repo / f"tree{version}"
+            (tree / "1").mkdir(parents=True)
+            (tree / "config.pbtxt").write_text('name: "digits"\n')
+            (tree / "1" / "model.onnx").write_text(f"weights {version}")
+            digests[str(version)] = registry.register("digits", tree).digest
+    env = repo / "gitops" / "envs" / "dev"
+    env.mkdir(parents=True)
+    route = {"stable": 1, "versions": {"1": 90, "2": 10}, "stickyHeader": "x-k", "shadow": None}
+    (env / "release.yaml").write_text(
+        json.dumps(
+            {
+                "models": {"digits": {"version": 2, "digest": digests["2"], "artifacts": digests}},
+                "routing": {"digits": route},
+            }
+        )
+    )
+    seen = []
+    argv = ["-C", str(repo), "serve", "--release", "gitops/envs/dev/release.yaml"]
+    original = serve_module.serve
+    monkeypatch.setattr(
+        serve_module,
+        "serve",
+        lambda settings, **flags: original(
+            settings, runner=lambda cmd: seen.append(cmd) or 0,
+            find_spec=lambda name: object(), **flags,
+        ),
+    )  # fmt: skip
+    assert main(argv) == 0
+    (command,) = seen
+    fetched = repo / "build" / "serve" / "dev"
+    assert command[command.index("--model-repository") + 1] == str(fetched)
+    marker = RepositoryMarker.read(fetched)
+    assert marker is not None
+    assert marker.models == {"digits": {1: digests["1"], 2: digests["2"]}}
+    routing = json.loads(Path(command[command.index("--routing") + 1]).read_text())
+    assert routing == {
+        "models": {
+            "digits": {
+                "stable": 1,
+                "weights": {"1": 90, "2": 10},
+                "sticky_header": "x-k",
+                "digests": digests,
+            }
+        }
+    }
+    assert "serving digits version 2 (sha256:" in capsys.readouterr().out

@@ -16,9 +16,11 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from latte_serving._logging import REQUEST_ID
 from latte_serving.codec import parse_request
 from latte_serving.errors import BackendError, InvalidRequestError
 from latte_serving.gateway import Gateway
+from latte_serving.monitoring import Monitor
 
 __all__ = ["InferFastPath", "request_headers"]
 
@@ -38,12 +40,19 @@ def request_headers(scope: Scope) -> dict[str, str]:
 
 class InferFastPath:
     def __init__(
-        self, app: ASGIApp, *, gateway: Gateway, max_body_bytes: int, body_timeout_s: float
+        self,
+        app: ASGIApp,
+        *,
+        gateway: Gateway,
+        max_body_bytes: int,
+        body_timeout_s: float,
+        monitor: Monitor | None = None,
     ) -> None:
         self.app = app
         self.gateway = gateway
         self.max_body_bytes = max_body_bytes
         self.body_timeout_s = body_timeout_s
+        self.monitor = monitor
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = _INFER.fullmatch(scope["path"]) if scope["type"] == "http" else None
@@ -61,6 +70,8 @@ class InferFastPath:
                     "backend failed", extra={"path": scope["path"], "reason": exc.reason,
                                              "status": exc.status_code, "error": str(exc)}
                 )  # fmt: skip
+            if self.monitor is not None:
+                self.monitor.observe_failure(headers, match[1], exc.status_code)
             await _send(send, exc.status_code, json.dumps({"error": str(exc)}).encode(), [])
             return
         except Exception as exc:  # a bug: answer a JSON 500, log it, keep serving
@@ -68,10 +79,17 @@ class InferFastPath:
             message = json.dumps({"error": f"internal error ({exc.__class__.__name__})"})
             await _send(send, 500, message.encode(), [])
             return
+        if self.monitor is not None:
+            self.monitor.observe(
+                REQUEST_ID.get(), headers, match[1], answer.version, answer.response
+            )
         extra = [
             (b"x-latte-model-version", str(answer.version).encode()),
             (b"x-latte-route", answer.route.encode()),
         ]
+        digest = self.gateway.digest(match[1], answer.version)
+        if digest is not None:
+            extra.append((b"x-latte-model-digest", digest.encode()))
         binary = answer.response.header_length is not None
         if binary:
             length = str(answer.response.header_length).encode()

@@ -22,14 +22,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from latte_serving import __version__
 from latte_serving._discovery import discover_models
 from latte_serving._fastpath import InferFastPath
+from latte_serving._logging import REQUEST_ID
 from latte_serving._middleware import GatewayMiddleware
 from latte_serving._model_routes import add_model_routes
+from latte_serving._monitor_metrics import MonitorMetrics
+from latte_serving._monitor_routes import add_monitor_routes
 from latte_serving._reload import watch_routing
 from latte_serving._repository_routes import add_repository_routes
 from latte_serving.backends import TritonBackend, create_backend, onnx_models
 from latte_serving.errors import BackendError, InvalidRequestError, ServingError
 from latte_serving.gateway import Gateway
 from latte_serving.metrics import GatewayMetrics
+from latte_serving.monitoring import Monitor, load_monitoring
 from latte_serving.repository import load_repository
 from latte_serving.routing import RoutingTable, load_routing
 from latte_serving.security import KeyChecker
@@ -63,7 +67,8 @@ def create_app(settings: GatewaySettings, *, liveness: Callable[[], bool] | None
         shadow_log_size=settings.shadow_log_size,
         max_elements=settings.max_request_elements,
     )
-    lifespan = _lifespan(gateway, settings, discover=not has_repository)
+    monitor = _monitor(settings, gateway)
+    lifespan = _lifespan(gateway, settings, discover=not has_repository, monitor=monitor)
     app = FastAPI(title="latte gateway", version=__version__, lifespan=lifespan, **_no_telemetry())
     app.state.gateway = gateway
     app.state.settings = settings
@@ -73,6 +78,7 @@ def create_app(settings: GatewaySettings, *, liveness: Callable[[], bool] | None
         gateway=gateway,
         max_body_bytes=settings.max_body_bytes,
         body_timeout_s=settings.body_timeout_s,
+        monitor=monitor,
     )
     app.add_middleware(
         GatewayMiddleware,
@@ -82,7 +88,24 @@ def create_app(settings: GatewaySettings, *, liveness: Callable[[], bool] | None
     )
     _add_error_handlers(app)
     _add_routes(app, gateway, liveness or (lambda: True))
+    if monitor is not None:
+        add_monitor_routes(app, monitor)
     return app
+
+
+def _monitor(settings: GatewaySettings, gateway: Gateway) -> Monitor | None:
+    """Live monitoring (feedback, events, tenants), hooked into the gateway when enabled."""
+    if not settings.monitoring:
+        return None
+    config = load_monitoring(settings.monitoring_file)
+    monitor = Monitor(config, MonitorMetrics.create(gateway.metrics.registry))
+    monitor.configure(gateway.models, gateway.routing)
+
+    def shadow(model: str, version: int, response: Any) -> None:
+        monitor.observe_shadow(REQUEST_ID.get(), model, version, response)
+
+    gateway.on_shadow = shadow
+    return monitor
 
 
 def _no_telemetry() -> dict[str, Any]:
@@ -100,7 +123,9 @@ def _batch_observer(metrics: GatewayMetrics) -> Callable[[str, int, Any], None]:
     return observe
 
 
-def _lifespan(gateway: Gateway, settings: GatewaySettings, *, discover: bool) -> Any:
+def _lifespan(
+    gateway: Gateway, settings: GatewaySettings, *, discover: bool, monitor: Monitor | None
+) -> Any:
     routing_file = settings.routing_file
 
     @contextlib.asynccontextmanager
@@ -112,6 +137,8 @@ def _lifespan(gateway: Gateway, settings: GatewaySettings, *, discover: bool) ->
                 timeout = settings.discovery_timeout_s
                 models = await discover_models(gateway.backend, timeout_s=timeout)
                 gateway.configure(models, load_routing(routing_file, models))
+                if monitor is not None:
+                    monitor.configure(gateway.models, gateway.routing)
             except ServingError as exc:  # one clear line; the middleware drops the traceback
                 logger.error("startup failed: %s", exc)
                 raise

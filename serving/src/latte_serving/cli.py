@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--no-dynamic-batching", action="store_true", help="local: batch of one")
     serve.add_argument("--log-level", default=None)
+    serve.add_argument("--monitoring-file", type=Path, default=None, help="tenants, events, ...")
+    serve.add_argument("--no-monitoring", action="store_true", help="no feedback/events/tenants")
     serve.set_defaults(handler=_serve)
     hash_key = commands.add_parser("hash-key", help="print the sha256 digest to configure")
     hash_key.add_argument("key")
@@ -75,6 +77,8 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
         "api_key_hashes": tuple(args.api_key_hash) if args.api_key_hash else None,
         "local_dynamic_batching": False if args.no_dynamic_batching else None,
         "log_level": args.log_level,
+        "monitoring_file": args.monitoring_file,
+        "monitoring": False if args.no_monitoring else None,
     }
     try:
         return GatewaySettings(**{k: v for k, v in flags.items() if v is not None})

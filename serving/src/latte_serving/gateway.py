@@ -17,7 +17,7 @@ import hashlib
 import logging
 import random
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from latte_serving._ints import ascii_int, shown
@@ -100,6 +100,8 @@ class Gateway:
         self.shadow_log: collections.deque[ShadowRecord] = collections.deque(maxlen=shadow_log_size)
         self._rng = rng or random.Random()  # noqa: S311 - traffic split, not security
         self._shadow_tasks: set[asyncio.Task[None]] = set()
+        # live monitoring's hook: (model, shadow version, its response), see monitoring.py
+        self.on_shadow: Callable[[str, int, EncodedResponse], None] | None = None
 
     def configure(self, models: Mapping[str, ModelSpec], routing: RoutingTable) -> None:
         """Set the models and routes learned after construction (from Triton)."""
@@ -118,6 +120,11 @@ class Gateway:
                 f"model {model!r} has no version {version!r}; versions: {list(spec.versions)}"
             )
         return spec
+
+    def digest(self, model: str, version: int) -> str | None:
+        """The pinned digest of ``model`` ``version`` when the routing file names it."""
+        route = self.routing.routes.get(model)
+        return route.digest(version) if route is not None else None
 
     async def ready(self) -> bool:
         """Every routed version of every model answers ready on the backend, in time."""
@@ -228,7 +235,9 @@ class Gateway:
         started = time.perf_counter()
         record: dict[str, Any] = {"ok": True, "error": ""}
         try:
-            await self._call(model, shadow, request, Route.SHADOW)
+            response = await self._call(model, shadow, request, Route.SHADOW)
+            if self.on_shadow is not None:
+                self.on_shadow(model, shadow, response)
         except Exception as exc:  # a shadow failure is recorded, never surfaced
             record = {"ok": False, "error": shown(str(exc), 300)}
         self.shadow_log.append(

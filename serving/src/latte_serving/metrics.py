@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 __all__ = ["GatewayMetrics"]
 
@@ -25,6 +25,7 @@ class GatewayMetrics:
     @classmethod
     def create(cls) -> GatewayMetrics:
         registry = CollectorRegistry()
+        ProcessCollector(registry=registry)  # process_cpu_seconds_total, resident memory, fds
         return cls(
             registry=registry,
             requests=Counter(

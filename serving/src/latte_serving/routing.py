@@ -10,6 +10,7 @@ all traffic on their latest version::
         shadow: 3                 # optional: gets a copy of each request, answer discarded
         sticky_header: x-latte-route-key   # optional; same key -> same version
         canary_timeout_ms: 1000   # optional; a slower canary falls back to stable
+        digests: {1: "sha256:..", 2: "sha256:.."}   # optional: reported per answer
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ class ModelRoute:
     shadow: int | None = None
     sticky_header: str = DEFAULT_STICKY_HEADER
     canary_timeout_s: float | None = None
+    # the release's pinned digest per version, reported in x-latte-model-digest
+    digests: tuple[tuple[int, str], ...] = ()
+
+    def digest(self, version: int) -> str | None:
+        return dict(self.digests).get(version)
 
     @property
     def versions(self) -> tuple[int, ...]:
@@ -133,7 +139,19 @@ def _route(name: str, entry: Any, spec: ModelSpec, path: Path | None) -> ModelRo
         shadow=_version(shadow, spec, where, "shadow") if shadow is not None else None,
         sticky_header=header.lower(),
         canary_timeout_s=float(timeout) / 1000 if timeout is not None else None,
+        digests=_digests(entry.get("digests"), where),
     )
+
+
+def _digests(raw: Any, where: str) -> tuple[tuple[int, str], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict) or not all(
+        str(k).isascii() and str(k).isdigit() and isinstance(v, str) and v.isascii()
+        for k, v in raw.items()
+    ):
+        raise ConfigFileError(f"{where}: digests must map version -> 'sha256:...'")
+    return tuple(sorted((int(k), v) for k, v in raw.items()))
 
 
 def _finite_number(value: Any) -> bool:

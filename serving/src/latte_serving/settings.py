@@ -57,6 +57,9 @@ class GatewaySettings(BaseSettings):
     # --start-triton: restarts of a Triton that died before the gateway exits (exit code 3)
     triton_max_restarts: int = Field(default=3, ge=0)
     log_level: str = "info"
+    # live monitoring (feedback, events, tenants): latte_serving.monitoring's file format
+    monitoring: bool = True
+    monitoring_file: Path | None = None
 
     @field_validator("api_key_hashes", mode="before")
     @classmethod

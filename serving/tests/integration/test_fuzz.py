@@ -24,8 +24,9 @@ def test_no_generated_request_gets_a_5xx(local_gateway):
     base_url = f"http://{local_gateway.url}"
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
-    # health x2, /v2, metrics, admin x2, 4 model routes x2, repository index + load/unload
-    assert len(operations) == 17
+    # health x2, /v2, metrics, admin x2, 4 model routes x2, repository index + load/unload,
+    # feedback, events
+    assert len(operations) == 19
 
     for operation in operations:
 

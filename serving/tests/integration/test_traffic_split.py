@@ -113,3 +113,22 @@ def test_failing_canary_on_triton_falls_back(triton_server, serve_gateway, tmp_p
         assert {_post(client)[0] for _ in range(30)} == {2}
         assert _metric(client, 'latte_gateway_fallbacks_total{from_version="3"') > 0
         assert _metric(client, 'latte_gateway_errors_total{model="tiny",reason="backend_500"') > 0
+
+
+def test_each_answer_names_the_pinned_digest_of_the_version_that_served(serve_gateway, tmp_path):
+    one, two = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+    routing = _routing(
+        tmp_path,
+        f"models:\n  tiny: {{stable: 1, weights: {{1: 50, 2: 50}}, "
+        f"digests: {{1: '{one}', 2: '{two}'}}}}\n",
+    )
+    server = serve_gateway(routing_file=routing, local_dynamic_batching=False)
+    seen = set()
+    with httpx.Client(base_url=f"http://{server.url}") as client:
+        for _ in range(40):
+            version, response = _post(client)
+            seen.add((version, response.headers["x-latte-model-digest"]))
+        direct = client.post("/v2/models/tiny/versions/4/infer", json=BODY)
+    assert seen == {(1, one), (2, two)}
+    assert direct.status_code == 200
+    assert "x-latte-model-digest" not in direct.headers

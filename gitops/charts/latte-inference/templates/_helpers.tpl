@@ -28,7 +28,7 @@ app.kubernetes.io/component: {{ .component }}
 {{/* Gateway replicas: the larger of the env floor and what the bench capacity asks for. */}}
 {{- define "latte.gatewayMinReplicas" -}}
 {{- $min := int .Values.gateway.autoscaling.minReplicas -}}
-{{- range $name, $cap := .Values.capacity -}}
+{{- range $name, $cap := include "latte.capacity" $ | fromYaml -}}
 {{- if gt (int $cap.replicas) $min -}}{{- $min = int $cap.replicas -}}{{- end -}}
 {{- end -}}
 {{- $min -}}
@@ -37,7 +37,7 @@ app.kubernetes.io/component: {{ .component }}
 {{/* HPA CPU target: the lowest any released model's capacity asks for, else the env value. */}}
 {{- define "latte.gatewayCpuTarget" -}}
 {{- $target := int .Values.gateway.autoscaling.targetCPUUtilizationPercentage -}}
-{{- range $name, $cap := .Values.capacity -}}
+{{- range $name, $cap := include "latte.capacity" $ | fromYaml -}}
 {{- if and $cap.hpaTargetCpu (lt (int $cap.hpaTargetCpu) $target) -}}{{- $target = int $cap.hpaTargetCpu -}}{{- end -}}
 {{- end -}}
 {{- $target -}}
@@ -81,7 +81,7 @@ startupProbe:
 {{/* Per-pod request rate the HPA holds: the lowest any released model's bench asks for; "" if none. */}}
 {{- define "latte.gatewayRpsTarget" -}}
 {{- $target := 0.0 -}}
-{{- range $name, $cap := .Values.capacity -}}
+{{- range $name, $cap := include "latte.capacity" $ | fromYaml -}}
 {{- if and $cap.hpaTargetRps (or (eq $target 0.0) (lt (float64 $cap.hpaTargetRps) $target)) -}}{{- $target = float64 $cap.hpaTargetRps -}}{{- end -}}
 {{- end -}}
 {{- if gt $target 0.0 }}{{ $target }}{{ end -}}
@@ -102,4 +102,16 @@ startupProbe:
 {{/* The instance kind the delivery step writes into each config.pbtxt: the env decides. */}}
 {{- define "latte.instanceKind" -}}
 {{- if .Values.triton.gpu.enabled }}gpu{{ else }}cpu{{ end -}}
+{{- end -}}
+
+{{/* The bench capacity that applies here: entries measured on this env's Triton device class
+     (or naming none). Capacity from a CPU bench is only indicative for a GPU env: its own HPA
+     values stand. */}}
+{{- define "latte.capacity" -}}
+{{- $kind := include "latte.instanceKind" . -}}
+{{- $found := dict -}}
+{{- range $name, $cap := .Values.capacity -}}
+{{- if or (not $cap.device) (eq $cap.device $kind) -}}{{- $_ := set $found $name $cap -}}{{- end -}}
+{{- end -}}
+{{- toYaml $found -}}
 {{- end -}}

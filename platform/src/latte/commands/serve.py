@@ -1,14 +1,20 @@
-"""``latte serve``: run the inference gateway on the built models.
+"""``latte serve``: run the inference gateway on the built models, or on what a release pins.
 
 The platform must not import the gateway (FastAPI, ONNX Runtime) at start-up, so this runs
 ``python -m latte_serving serve ...`` in a child process with the same interpreter; it starts
 a local tritonserver too when the nvidia-pytriton wheel is installed.
+
+``--release gitops/envs/dev/release.yaml`` serves what that release routes instead of the
+build folder: every routed version fetched from the registry's artifact store and verified
+by digest (the Triton pod's delivery step, into ``<build_dir>/serve/<env>``), with the
+release's routing and digests as the gateway's routing file.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import signal
 import subprocess
 import sys
@@ -43,10 +49,18 @@ def register(subparsers: Any) -> None:
         help="auto: Triton when a URL is set or tritonserver is installed, else ONNX Runtime",
     )
     parser.add_argument("--routing", type=Path, default=None, help="routing file (YAML)")
+    parser.add_argument(
+        "--release",
+        type=Path,
+        default=None,
+        help="serve what this release.yaml routes, fetched by digest from the registry",
+    )
     parser.set_defaults(handler=_handle, accepts_extra=True)
 
 
 def _handle(args: argparse.Namespace, settings: Settings) -> int:
+    if args.release is not None:
+        args.model_repository, args.routing = deliver_release(settings, args.release)
     return serve(settings, **options(args))
 
 
@@ -54,6 +68,27 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
     """The parsed ``latte serve`` flags as the keyword arguments of :func:`serve`."""
     names = ("host", "port", "model_repository", "backend", "routing", "extra")
     return {name: getattr(args, name) for name in names}
+
+
+def deliver_release(settings: Settings, release: Path) -> tuple[Path, Path]:
+    """Fetch ``release``'s routed versions (verified) and write its gateway routing file."""
+    from latte.deliver import fetch_release, read_plan
+    from latte.deliver.plan import load_release
+    from latte.deliver.routing import gateway_routing
+    from latte.registry.artifacts import open_store
+
+    path = settings.path(release)
+    plan = read_plan(path)
+    name = path.parent.name or "release"
+    dest = settings.path(settings.build_dir) / "serve" / name
+    store = open_store(settings.artifact_store_url, settings)
+    fetch_release(store, plan, dest, instance_kind="cpu", guards=[settings.root])
+    routing = dest.with_name(f"{name}.routing.yaml")
+    routing.write_text(json.dumps(gateway_routing(load_release(path)), indent=1) + "\n")
+    for model in plan.models:
+        for version, digest in model.versions:
+            print(f"serving {model.name} version {version} ({digest}), verified")
+    return dest, routing
 
 
 def serve(

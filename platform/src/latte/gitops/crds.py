@@ -15,11 +15,20 @@ from latte.gitops import schemas
 from latte.gitops.findings import CheckResult, Finding
 from latte.gitops.manifests import Manifest
 
-__all__ = ["CRD_NOT_SET", "Missing", "crd_result"]
+__all__ = ["CHECKED_KINDS", "CRD_NOT_SET", "Missing", "crd_result"]
 
 CRD_NOT_SET = (
-    "crd_schemas is not set (latte.toml or LATTE_CRD_SCHEMAS): Argo CRD schemas not checked"
+    "crd_schemas is not set (latte.toml or LATTE_CRD_SCHEMAS): Argo and Prometheus Operator "
+    "CRD schemas not checked"
 )
+# Custom resources the chart renders: with crd_schemas set, each must have its CRD there (a
+# missing one fails instead of passing unvalidated) -> the CRD file that defines it.
+CHECKED_KINDS = {
+    "Rollout": "argo-rollouts rollout-crd.yaml",
+    "AnalysisTemplate": "argo-rollouts analysis-template-crd.yaml",
+    "ServiceMonitor": "prometheus-operator monitoring.coreos.com_servicemonitors.yaml",
+    "PrometheusRule": "prometheus-operator monitoring.coreos.com_prometheusrules.yaml",
+}
 
 
 class Missing(StrEnum):
@@ -45,6 +54,13 @@ def crd_result(
         return CheckResult.of(name, lacking + found)
     known = {m.kind for m in manifests if (m.api_version, m.kind) in crds}
     kinds = sorted({m.kind for m in unknown} - known)
+    required = [_missing_crd(m) for m in unknown if m.kind in CHECKED_KINDS and m.kind in kinds]
     note = f"no schema for {', '.join(kinds)}: not validated" if kinds else ""
-    result = CheckResult.of(name, found)
+    result = CheckResult.of(name, found + required)
     return CheckResult(result.name, result.status, result.findings, note)
+
+
+def _missing_crd(manifest: Manifest) -> Finding:
+    fix = f"add {CHECKED_KINDS[manifest.kind]} to that folder"
+    message = f"no CRD schema for {manifest.kind} in crd_schemas: {fix}"
+    return Finding(manifest.source, f"{manifest.name} (document)", message)

@@ -66,7 +66,7 @@ def download_tree(store: ArtifactStore, digest: str, dest: Path) -> Manifest:
     staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}-"))
     try:
         for entry in manifest.files:
-            target = staging / entry.path
+            target = _inside(staging, entry.path, store)
             target.parent.mkdir(parents=True, exist_ok=True)
             _fetch_blob(store, entry.sha256, target)
         verify_tree(staging, digest, store.describe())
@@ -84,6 +84,17 @@ def copy_tree(source: ArtifactStore, target: ArtifactStore, digest: str) -> Mani
         manifest = download_tree(source, digest, folder)
         upload_tree(target, folder, manifest)
     return manifest
+
+
+def _inside(staging: Path, rel: str, store: ArtifactStore) -> Path:
+    # Manifest paths are checked when parsed; this also catches a symlink met on the way.
+    target = staging / rel
+    if not target.parent.resolve().is_relative_to(staging.resolve()):
+        raise IntegrityError(
+            f"file {rel!r} of a manifest in {store.describe()} resolves outside the download "
+            "folder; the store is corrupt: restore it from a backup"
+        )
+    return target
 
 
 def _fetch_blob(store: ArtifactStore, expected: str, path: Path) -> None:

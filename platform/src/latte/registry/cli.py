@@ -75,6 +75,13 @@ def register(subparsers: Any) -> None:
         ("dest", {}),
         ("selectors", {"nargs": "*", "metavar": "SELECTOR"}),
     )
+    fetch = commands.add_parser(
+        "fetch", help="deliver a release's routed versions into a Triton repository (no database)"
+    )
+    fetch.add_argument("--release", type=Path, required=True, help="release.yaml (models+routing)")
+    fetch.add_argument("--dest", type=Path, required=True, help="the model repository folder")
+    fetch.add_argument("--instance-kind", choices=("cpu", "gpu"), required=True)
+    fetch.set_defaults(handler=_fetch)
     _add(
         commands,
         "backup",
@@ -217,12 +224,42 @@ def _block(registry: Registry, args: argparse.Namespace) -> int:
 
 
 def _export(registry: Registry, args: argparse.Namespace) -> int:
+    from latte.deliver import referenced_versions
     from latte.registry.export import export_repository
 
-    result = export_repository(registry, args.dest, args.selectors, settings=args.settings)
+    keep = referenced_versions(args.settings.path("gitops/envs"))
+    result = export_repository(
+        registry,
+        args.dest,
+        args.selectors,
+        settings=args.settings,
+        keep=keep,
+        guards=[Path.cwd()],
+    )
     for mv in result.versions:
         print(f"exported {mv.name} version {mv.version} ({mv.digest})")
+    for name, version in result.kept:
+        print(f"kept {name} version {version} (an environment still references it)")
     print(f"model repository: {result.triton_url}")
+    return 0
+
+
+def _fetch(args: argparse.Namespace, settings: Settings) -> int:
+    """Only the artifact store is opened: the Triton pod's init container has no database."""
+    from latte.deliver import fetch_release, read_plan
+    from latte.registry.artifacts import open_store
+
+    if args.artifact_store_url:
+        settings = dataclasses.replace(settings, artifact_store_url=args.artifact_store_url)
+    plan = read_plan(args.release)
+    store = open_store(settings.artifact_store_url, settings)
+    result = fetch_release(
+        store, plan, args.dest, instance_kind=args.instance_kind, guards=[Path.cwd()]
+    )
+    for model in result.models:
+        for version, digest in model.versions:
+            print(f"fetched {model.name} version {version} ({digest}) verified")
+    print(f"model repository: {result.destination} (instance kind {result.instance_kind})")
     return 0
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "FileEntry",
     "Manifest",
     "check_digest",
+    "check_relative_path",
     "file_sha256",
     "hash_tree",
     "tree_digest",
@@ -79,10 +80,30 @@ class Manifest:
         try:
             raw = json.loads(data)
             files = tuple(
-                FileEntry(str(f["path"]), str(f["sha256"]), int(f["size"])) for f in raw["files"]
+                FileEntry(check_relative_path(str(f["path"])), str(f["sha256"]), int(f["size"]))
+                for f in raw["files"]
             )
             return cls(digest=check_digest(str(raw["digest"])), files=files)
         except (ValueError, KeyError, TypeError, InvalidInputError) as exc:
             raise IntegrityError(
                 f"manifest {where} is corrupt ({exc}); restore the artifact store from a backup"
             ) from exc
+
+
+def check_relative_path(path: str) -> str:
+    """Return ``path`` if it names a file strictly inside a tree, else raise ValueError.
+
+    Manifests come from a store anyone with bucket access can write: a ``../`` or absolute
+    path would make a download write outside its staging folder, so it is refused before
+    anything is written.
+    """
+    parts = path.split("/")
+    if (
+        not path
+        or path.startswith("/")
+        or "\\" in path
+        or "\0" in path
+        or any(part in ("", ".", "..") for part in parts)
+    ):
+        raise ValueError(f"file path {path!r} escapes the tree or is not a plain relative path")
+    return path

@@ -1,20 +1,23 @@
 """Materialise a Triton model repository from registered versions, locally or into S3.
 
-A stored tree holds ``config.pbtxt`` and one numeric version folder (``1/`` from the build);
-the export renames that folder to the registry version, so Triton serves real numbers.
+A folder destination is filled through :mod:`latte.registry.folders` (refuses a file, a
+non-empty folder latte did not write, or a folder holding the project; staged and verified
+inside it before anything is replaced). Versions in ``keep`` (what an environment's release
+or its recent history references) are never deleted by an export, so a rollback finds them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
-import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence, Set
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from latte.registry.errors import BlockedError, IntegrityError, InvalidInputError
+from latte.registry.errors import BlockedError, InvalidInputError
+from latte.registry.folders import check_destination, staged_folder, swap_in
+from latte.registry.marker import RepositoryMarker
+from latte.registry.tritonrepo import pin_versions, place_version
 from latte.registry.values import ModelVersion, parse_selector
 from latte.s3 import S3Location, is_s3_url
 
@@ -24,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ExportResult", "export_repository"]
 
-_POLICY = re.compile(r"^[ \t]*version_policy\s*:?\s*\{", re.MULTILINE)
+Keep = Mapping[str, Set[int]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +37,7 @@ class ExportResult:
     destination: str
     triton_url: str
     versions: tuple[ModelVersion, ...]
+    kept: tuple[tuple[str, int], ...] = ()
 
 
 def export_repository(
@@ -42,25 +46,34 @@ def export_repository(
     selectors: Sequence[str] = (),
     *,
     settings: Settings | None = None,
+    keep: Keep | None = None,
+    guards: Sequence[Path] = (),
 ) -> ExportResult:
     """Write the chosen versions as a Triton model repository at ``dest`` (a folder or
-    ``s3://bucket/prefix``; S3 needs ``settings`` for the endpoint and credentials)."""
+    ``s3://bucket/prefix``; S3 needs ``settings`` for the endpoint and credentials).
+
+    ``keep``: versions an export must not delete (rollback targets); ``guards``: folders it
+    must never replace (the project root too, when ``settings`` are given).
+    """
+    guards = [*guards, *([settings.root] if settings is not None else [])]
     target = str(dest)
-    s3 = S3Location.parse(target) if is_s3_url(target) else None
+    # the destination is checked first: a refusal costs nothing and touches nothing
+    location = S3Location.parse(target) if is_s3_url(target) else None
+    if location is None:
+        check_destination(Path(target), guards)
     chosen = _choose(registry, selectors)
-    base = Path(tempfile.gettempdir()) if s3 else Path(target).resolve().parent
-    base.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=base, prefix=".latte-export-"))
-    try:
-        _stage(registry, chosen, staging / "repo")
-        if s3 is None:
-            _replace_folder(staging / "repo", Path(target))
-            url = str(Path(target).resolve())
-        else:
-            url = _upload(settings, staging / "repo", s3, sorted({mv.name for mv in chosen}))
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return ExportResult(destination=target, triton_url=url, versions=tuple(chosen))
+    keep = keep or {}
+    if location is not None:
+        with tempfile.TemporaryDirectory(prefix="latte-export-") as scratch:
+            _stage(registry, chosen, Path(scratch) / "repo")
+            url, kept = _upload(settings, Path(scratch) / "repo", location, chosen, keep)
+        return ExportResult(target, url, tuple(chosen), kept)
+    folder = Path(target)
+    with staged_folder(folder, guards) as staging:
+        _stage(registry, chosen, staging)
+        kept = _carry_over(folder, staging, chosen, keep)
+        swap_in(staging, folder, _marker(folder, chosen, kept))
+    return ExportResult(target, str(folder.resolve()), tuple(chosen), kept)
 
 
 def _choose(registry: Registry, selectors: Sequence[str]) -> list[ModelVersion]:
@@ -81,70 +94,58 @@ def _choose(registry: Registry, selectors: Sequence[str]) -> list[ModelVersion]:
 
 
 def _stage(registry: Registry, chosen: list[ModelVersion], repo: Path) -> None:
-    trees = repo.parent / "trees"
-    by_model: dict[str, list[ModelVersion]] = {}
+    """Fetch (verified) and lay out every chosen version below ``repo``."""
+    with tempfile.TemporaryDirectory(prefix="latte-trees-") as scratch:
+        by_model: dict[str, list[ModelVersion]] = {}
+        for mv in chosen:
+            by_model.setdefault(mv.name, []).append(mv)
+        for name, group in by_model.items():
+            for mv in group:  # ascending: the newest version's config.pbtxt wins
+                tree = registry.fetch(mv.name, mv.version, Path(scratch) / f"{name}-{mv.version}")
+                where = f"{mv.name} version {mv.version} ({mv.digest})"
+                place_version(tree, repo / name, mv.version, where)
+            config = repo / name / "config.pbtxt"
+            if len(group) > 1 and config.is_file():
+                text = config.read_text(encoding="utf-8")
+                config.write_text(pin_versions(text, [mv.version for mv in group]))
+
+
+def _carry_over(
+    folder: Path, staging: Path, chosen: list[ModelVersion], keep: Keep
+) -> tuple[tuple[str, int], ...]:
+    """Move kept versions the new export lacks from the old repository into the new one."""
+    exported = {(mv.name, mv.version) for mv in chosen}
+    kept = []
+    for name, versions in sorted(keep.items()):
+        for version in sorted(versions):
+            old = folder / name / str(version)
+            if (name, version) not in exported and old.is_dir() and (staging / name).is_dir():
+                old.rename(staging / name / str(version))
+                kept.append((name, version))
+    return tuple(kept)
+
+
+def _marker(
+    folder: Path, chosen: list[ModelVersion], kept: tuple[tuple[str, int], ...]
+) -> RepositoryMarker:
+    previous = RepositoryMarker.read(folder) if folder.is_dir() else None
+    models: dict[str, dict[int, str]] = {}
+    for name, version in kept:
+        digest = previous.models.get(name, {}).get(version, "") if previous else ""
+        models.setdefault(name, {})[version] = digest
     for mv in chosen:
-        by_model.setdefault(mv.name, []).append(mv)
-    for name, group in by_model.items():
-        for mv in group:  # ascending: the newest version's config.pbtxt wins
-            tree = registry.fetch(mv.name, mv.version, trees / f"{name}-{mv.version}")
-            _place(tree, repo / name, mv)
-        if len(group) > 1:
-            _pin_versions(repo / name / "config.pbtxt", [mv.version for mv in group])
+        models.setdefault(mv.name, {})[mv.version] = mv.digest
+    return RepositoryMarker(written_by="latte registry export-repo", models=models)
 
 
-def _place(tree: Path, model_dir: Path, mv: ModelVersion) -> None:
-    numeric = [p for p in tree.iterdir() if p.is_dir() and p.name.isdigit()]
-    if len(numeric) != 1:
-        raise IntegrityError(
-            f"{mv.name} version {mv.version} ({mv.digest}) is not a Triton model tree: it needs "
-            f"exactly one numeric version folder, found {sorted(p.name for p in numeric)}"
-        )
-    model_dir.mkdir(parents=True, exist_ok=True)
-    for item in tree.iterdir():
-        destination = model_dir / (str(mv.version) if item in numeric else item.name)
-        if item.is_dir():
-            shutil.rmtree(destination, ignore_errors=True)
-            shutil.copytree(item, destination)
-        else:
-            shutil.copyfile(item, destination)
-
-
-def _pin_versions(config: Path, numbers: list[int]) -> None:
-    # Triton serves only the newest version by default; name every exported one instead.
-    if not config.is_file():
-        return
-    text = _strip_policy(config.read_text(encoding="utf-8")).rstrip("\n")
-    listed = ", ".join(str(n) for n in numbers)
-    config.write_text(f"{text}\nversion_policy: {{ specific: {{ versions: [{listed}] }} }}\n")
-
-
-def _strip_policy(text: str) -> str:
-    """Remove an existing ``version_policy`` block, however many lines its braces span."""
-    found = _POLICY.search(text)
-    if found is None:
-        return text
-    depth, end = 0, found.start()
-    for end in range(text.index("{", found.start()), len(text)):
-        depth += {"{": 1, "}": -1}.get(text[end], 0)
-        if depth == 0:
-            break
-    return text[: found.start()] + text[end + 1 :].lstrip("\n")
-
-
-def _replace_folder(staged: Path, target: Path) -> None:
-    """Swap the new repository in with renames, so readers never see half of one."""
-    target = target.resolve()
-    old = target.with_name(f".{target.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    staged.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _upload(settings: Settings | None, staged: Path, location: S3Location, names: list[str]) -> str:
-    from latte.registry.artifacts import s3_store
+def _upload(
+    settings: Settings | None,
+    staged: Path,
+    location: S3Location,
+    chosen: list[ModelVersion],
+    keep: Keep,
+) -> tuple[str, tuple[tuple[str, int], ...]]:
+    from latte.registry.artifacts import s3_store  # deferred: minio only for S3 exports
 
     if settings is None:
         raise InvalidInputError("exporting to S3 needs settings: pass them to export_repository")
@@ -152,9 +153,16 @@ def _upload(settings: Settings | None, staged: Path, location: S3Location, names
     written = {p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file()}
     for rel in sorted(written):
         store.put_file(rel, staged / rel)
-    for name in names:  # versions dropped from this export must not linger for Triton
+    kept: set[tuple[str, int]] = set()
+    for name in sorted({mv.name for mv in chosen}):
         for key in store.list_keys(name):
-            if key not in written:
-                store.delete(key)
+            if key in written:
+                continue
+            version = key.split("/")[1]
+            if version.isdigit() and int(version) in keep.get(name, set()):
+                kept.add((name, int(version)))  # a rollback may need it: never deleted
+                continue
+            store.delete(key)  # versions dropped from this export must not linger for Triton
     prefix = f"/{location.prefix}" if location.prefix else ""
-    return f"s3://{settings.s3_endpoint}/{location.bucket}{prefix}"
+    url = f"s3://{settings.s3_endpoint}/{location.bucket}{prefix}"
+    return url, tuple(sorted(kept))

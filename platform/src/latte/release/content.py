@@ -79,6 +79,12 @@ def _route(model: BuiltModel, canary: Canary | None) -> dict[str, Any]:
     return canary_route(stable, model.version, canary.percent, shadow=canary.shadow)
 
 
+def _device_class(device: Mapping[str, Any]) -> str:
+    """ "cpu" or "gpu" from a bench's device (its kind, else its key's prefix); "" if neither."""
+    kind = str(device.get("kind") or str(device.get("key", "")).partition(":")[0])
+    return kind if kind in ("cpu", "gpu") else ""
+
+
 def bench_entries(benches: Mapping[str, Path]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The ``bench`` and ``capacity`` sections from each model's ``bench.json``."""
     bench: dict[str, Any] = {}
@@ -98,6 +104,11 @@ def bench_entries(benches: Mapping[str, Path]) -> tuple[dict[str, Any], dict[str
                 "replicas": int(plan["replicas"]),
                 "hpaTargetRps": _number((plan.get("hpa") or {}).get("target_average_value")),
             }
+            kind = _device_class(report.device or {})
+            if kind:
+                # the chart applies it only where Triton runs on this device class; elsewhere
+                # it stays indicative and the env's own HPA values stand
+                capacity[name]["device"] = kind
     return bench, capacity
 
 

@@ -101,7 +101,22 @@ def slo_gate(inputs: GateInputs) -> GateResult:
         if report.status != "passed":
             message = (report.slo or {}).get("message", f"status {report.status!r}")
             return GateResult("slo", False, f"{path}: {message}")
+        released = load_build_report(inputs.models[name]).artifact_digest
+        mismatch = _measured_other_bytes(name, report.digest, released)
+        if mismatch:
+            return GateResult("slo", False, f"{path}: {mismatch}")
     return GateResult("slo", bool(inputs.models), "" if inputs.models else "no model built")
+
+
+def _measured_other_bytes(name: str, measured: str | None, released: str | None) -> str:
+    """Why the bench does not speak for the release (it measured another digest), or ""."""
+    if measured is None or measured == released:
+        # a bench.json from before benches named their digest: the device/SLO gate still holds
+        return ""
+    return (
+        f"the bench measured {name} {measured} but the release pins {released}; "
+        "re-run `latte bench` on the released repository"
+    )
 
 
 GATES: Mapping[str, Gate] = {

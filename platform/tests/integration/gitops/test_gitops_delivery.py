@@ -137,7 +137,7 @@ def test_the_canary_is_split_by_ingress_nginx_and_analysed_on_the_new_pods(gitop
         for condition in (metric["successCondition"], metric["failureCondition"]):
             assert condition.startswith("len(result) > 0 && !isNaN(result[0]) && ")
         assert metric["inconclusiveLimit"] == 0
-    monitor = _doc(manifests, "ServiceMonitor/latte-production")
+    monitor = _doc(manifests, "ServiceMonitor/latte-production-gateway")  # one per component
     assert monitor["spec"]["podTargetLabels"] == ["rollouts-pod-template-hash"]
 
 

@@ -98,6 +98,13 @@ def test_register_alias_block_export_backup_restore(project, make_tree, capsys):
         (["block", "digits", "1"], 2, "--reason"),
         (["export-repo", "repo", "nope@3"], 1, "unknown model 'nope'"),
         (["export-repo", "s3://Bad_Bucket/x"], 2, "not a valid S3 bucket name"),
+        (["export-repo", "."], 2, "is (or contains)"),
+        (["export-repo", "latte.toml"], 2, "exists and is not a folder"),
+        (
+            ["fetch", "--release", "nope.yaml", "--dest", "m", "--instance-kind", "cpu"],
+            1,
+            "cannot read release file nope.yaml",
+        ),
         (["restore", "missing"], 2, "is not a readable latte registry backup"),
         (["--registry-url", "mysql://x/y", "list"], 2, "unsupported database"),
         (["--artifact-store-url", "s3://latte-x/a", "list"], 2, "no endpoint"),

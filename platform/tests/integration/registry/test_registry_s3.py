@@ -71,6 +71,15 @@ def test_register_fetch_and_export_through_s3(s3_endpoint, bucket, make_tree, tm
             "repo/digits/2/model.onnx",
             "repo/digits/config.pbtxt",
         ]
+        # a version an environment still references is never deleted (rollback needs it)
+        export_repository(
+            registry, f"s3://{bucket}/repo", ["digits@1", "digits@2"], settings=settings
+        )
+        result = export_repository(
+            registry, f"s3://{bucket}/repo", ["digits@2"], settings=settings, keep={"digits": {1}}
+        )
+        assert result.kept == (("digits", 1),)
+        assert "repo/digits/1/model.onnx" in _keys(s3_endpoint, bucket, "repo/")
 
 
 def test_backup_from_s3_restores_into_an_empty_local_store(

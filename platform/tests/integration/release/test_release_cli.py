@@ -65,6 +65,7 @@ def test_first_release_pins_what_was_built_and_benchmarked(repo):
         "perReplicaRps": 812.0,
         "replicas": 2,
         "hpaTargetRps": 568.4,
+        "device": "cpu",  # measured on CPU: binding only where Triton runs on CPU
     }
     text = (repo / "gitops/envs/dev/release.yaml").read_text()
     assert text.startswith("# Written by `latte release`")
@@ -142,6 +143,19 @@ def test_a_failed_slo_is_refused(repo):
         release(settings(repo), now=NOW)
 
 
+def test_a_bench_of_other_bytes_is_refused_naming_both_digests(repo):
+    bench = repo / "build" / "bench" / "digits" / "bench.json"
+    report = json.loads(bench.read_text())
+    released = json.loads((repo / "build/models/digits/metrics.json").read_text())
+    other = "sha256:" + "e" * 64
+    bench.write_text(json.dumps({**report, "version": 1, "digest": other}))
+    pattern = f"measured digits {other} but the release pins {released['artifact_digest']}"
+    with pytest.raises(GateFailedError, match=pattern):
+        release(settings(repo), now=NOW)
+    bench.write_text(json.dumps({**report, "digest": released["artifact_digest"]}))
+    assert release(settings(repo), now=NOW).changed
+
+
 def test_uncommitted_source_changes_are_refused(repo):
     (repo / "app.py").write_text("print('v2')\n")
     with pytest.raises(GateFailedError, match=r"uncommitted changes \(app.py\)"):
@@ -184,7 +198,7 @@ def test_cli_pins_a_gateway_digest_and_rejects_a_malformed_one(repo, capsys):
 
 
 def test_the_released_env_renders_and_passes_policy(repo):
-    release(settings(repo), now=NOW)
+    outcome = release(settings(repo), now=NOW)
     helm = find_helm(_tools())
     manifests, failed = render_env(GitopsLayout.discover(repo), helm, "dev")
     assert failed == []
@@ -196,9 +210,16 @@ def test_the_released_env_renders_and_passes_policy(repo):
     routing = routing["data"]["routing.yaml"]
     assert YAML(typ="safe").load(routing) == {
         "models": {
-            "digits": {"stable": 1, "weights": {1: 100}, "sticky_header": "x-latte-route-key"}
+            "digits": {
+                "stable": 1,
+                "weights": {1: 100},
+                "sticky_header": "x-latte-route-key",
+                # the gateway names the pinned digest of the version that answered (C4)
+                "digests": {1: _load(repo)["models"]["digits"]["digest"]},
+            }
         }
     }
+    assert outcome.changed
 
 
 def _tools():

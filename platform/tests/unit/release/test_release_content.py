@@ -51,7 +51,9 @@ def test_bench_and_capacity_come_from_bench_json(tmp_path):
             "concurrency": 16,
         }
     }
-    assert capacity == {"digits": {"perReplicaRps": 812.5, "replicas": 2, "hpaTargetRps": 568.75}}
+    assert capacity == {
+        "digits": {"perReplicaRps": 812.5, "replicas": 2, "hpaTargetRps": 568.75, "device": "cpu"}
+    }
 
 
 def test_no_replica_count_means_no_capacity_entry(tmp_path):

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 __all__ = ["LocalBackend", "onnx_models"]
 
+# What the local backend runs models on; benchmarks record it as the serving device.
+EXECUTION_PROVIDERS = ("CPUExecutionProvider",)
+
 logger = logging.getLogger("latte_serving.local")
 
 Arrays = dict[str, np.ndarray[Any, Any]]
@@ -112,7 +115,7 @@ class LocalBackend:
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         try:
-            return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            return ort.InferenceSession(str(path), options, providers=list(EXECUTION_PROVIDERS))
         except Exception as exc:
             raise ConfigFileError(
                 f"onnxruntime cannot load {path}: {exc}; re-export model {spec.name!r}"
