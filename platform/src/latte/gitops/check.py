@@ -17,6 +17,7 @@ from latte.gitops.findings import CheckResult, Finding
 from latte.gitops.helm import KUBE_VERSION, Helm
 from latte.gitops.layout import GitopsLayout
 from latte.gitops.manifests import Manifest, parse_manifests
+from latte.release.routing import routing_problems
 
 __all__ = ["CRD_NOT_SET", "render_env", "run_checks"]
 
@@ -84,6 +85,8 @@ def _values_findings(layout: GitopsLayout, env: str) -> list[Finding]:
         data = values.load_values(path)
         layers.append((layout.label(path), data))
         findings.extend(values.check_values_file(data, layout.label(path)))
+        if path.name == "release.yaml":  # the routing rules the schema cannot express
+            findings += [Finding(layout.label(path), k, m) for k, m in routing_problems(data)]
     return findings + values.check_merged_resources(layers)
 
 

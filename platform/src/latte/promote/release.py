@@ -21,11 +21,11 @@ class ReleaseInfo(ReleaseFile):
 
     @property
     def routing(self) -> Mapping[str, Mapping[str, Any]]:
-        """The release's ``routing`` section (model -> route)."""
+        """``routing.<model>`` of the file (C2 shape; gitops/README.md)."""
         raw = self.content.get("routing") or {}
-        if not isinstance(raw, Mapping):
+        if not isinstance(raw, dict):
             return {}
-        return {str(k): dict(v or {}) for k, v in raw.items()}
+        return {str(k): v for k, v in raw.items() if isinstance(v, dict)}
 
     def routed(self) -> list[tuple[str, int]]:
         """Every (model, version) the env serves: the newest release of each model plus

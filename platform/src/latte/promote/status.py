@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from latte.promote.moves import Workspace, read_release
 from latte.promote.release import ModelPin, ReleaseInfo
+from latte.release.routing import canary_of, served
 
 __all__ = [
     "ARGOCD_NAMESPACE",
@@ -20,7 +21,7 @@ __all__ = [
 ]
 
 ARGOCD_NAMESPACE = "argocd"
-_PREFIXES = ("promote", "rollback")
+_PREFIXES = ("promote", "rollback", "weight")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +48,7 @@ def collect_status(ws: Workspace, only: str = "") -> list[EnvStatus]:
             EnvStatus(
                 env=env, release=releases[env], previous_env=previous,
                 changes=tuple(_changes(releases[previous], releases[env])) if previous else (),
-                pending=tuple(_pending(ws, env, releases[env].id, pulls)),
+                pending=tuple(_pending(ws, env, releases[env], pulls)),
             )
         )  # fmt: skip
     return rows
@@ -56,7 +57,10 @@ def collect_status(ws: Workspace, only: str = "") -> list[EnvStatus]:
 def status_lines(rows: Sequence[EnvStatus]) -> list[str]:
     lines = []
     for row in rows:
-        models = ", ".join(f"{n} v{v}" for n, v in row.release.model_versions().items())
+        models = ", ".join(
+            served(n, v, row.release.routing.get(n) or {})
+            for n, v in row.release.model_versions().items()
+        )
         lines.append(f"{row.env}: release {row.release.id or '(none)'} [{models or 'no models'}]")
         if row.previous_env:
             diff = "; ".join(row.changes) or "same release"
@@ -88,7 +92,7 @@ def _open_pulls(ws: Workspace) -> dict[str, str]:
     }
 
 
-def _pending(ws: Workspace, env: str, current_id: str, pulls: dict[str, str]) -> list[str]:
+def _pending(ws: Workspace, env: str, current: ReleaseInfo, pulls: dict[str, str]) -> list[str]:
     refs = set()
     for prefix in _PREFIXES:
         refs.update(ws.git.branches(f"{prefix}/{env}/"))
@@ -100,9 +104,26 @@ def _pending(ws: Workspace, env: str, current_id: str, pulls: dict[str, str]) ->
             )
             refs.update(remote_refs.split())
         refs.update(head for head in pulls if head.startswith(f"{prefix}/{env}/"))
-    # A branch named after the release the env already runs has landed.
-    waiting = sorted(ref for ref in refs if ref.rsplit("/", 1)[-1] != current_id)
+    waiting = sorted(ref for ref in refs if not _landed(ref, current))
     return [f"{ref} {pulls[ref]}" if ref in pulls else ref for ref in waiting]
+
+
+def _landed(ref: str, current: ReleaseInfo) -> bool:
+    """A branch named after the release the env already runs has landed; a weight branch
+    (``weight/<env>/<id>-<N>``) once the env's canary is at N (100: no canary left)."""
+    name = ref.rsplit("/", 1)[-1]
+    if not ref.startswith("weight/"):
+        return name == current.id
+    release_id, _, weight = name.rpartition("-")
+    return release_id == current.id and _canary_weight(current) == int(weight or -1)
+
+
+def _canary_weight(release: ReleaseInfo) -> int:
+    weights = []
+    for route in release.routing.values():
+        canary = canary_of(route) if route.get("stable") is not None else None
+        weights.append(100 if canary is None else int(route["versions"].get(str(canary), 0)))
+    return min(weights, default=100)
 
 
 class CustomObjects(Protocol):

@@ -10,14 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from latte.release import yamlfile
 from latte.release.canary import resolve_canary
 from latte.release.content import build_content
 from latte.release.devices import check_devices, gpu_enabled
 from latte.release.errors import GateFailedError, ReleaseError
 from latte.release.gates import GateInputs, evaluate_gates
 from latte.release.inputs import BuiltModel, point_current, read_bench, read_builds, resolve_models
-from latte.release.routing import check_release
+from latte.release.routing import check_release, served
 from latte.release.schema import check_against_chart
 from latte.release.source import ENVS_PATH, read_source
 from latte.release.writer import CurrentRelease, ReleaseOutcome, write_release
@@ -159,8 +158,7 @@ def release(
 
 
 def _current(env_dir: Any) -> dict[str, Any]:
-    path = env_dir / "release.yaml"
-    return yamlfile.plain(yamlfile.load(path)) if path.is_file() else {}
+    return dict(CurrentRelease.read(env_dir / "release.yaml").content)
 
 
 def _check_devices(root: Any, env: str, models: list[BuiltModel], lookup: Any) -> None:
@@ -203,7 +201,10 @@ def _images(env_dir: Any, sha: str, repository: str | None, digest: str) -> dict
 def describe(outcome: ReleaseOutcome, settings: Settings) -> str:
     """One line: what was released, where, and whether anything was written."""
     where = outcome.path.relative_to(settings.root).as_posix()
-    models = ", ".join(f"{name} v{version}" for name, version in sorted(outcome.models.items()))
+    models = ", ".join(
+        served(name, version, outcome.routing.get(name) or {})
+        for name, version in sorted(outcome.models.items())
+    )
     if not outcome.changed:
         return (
             f"{outcome.env} already pins release {outcome.release_id} ({models}); {where} unchanged"

@@ -24,6 +24,8 @@ __all__ = [
     "check_release",
     "full_route",
     "routed_versions",
+    "routing_problems",
+    "served",
     "with_weight",
 ]
 
@@ -79,40 +81,72 @@ def with_weight(route: Mapping[str, Any], weight: int) -> dict[str, Any]:
     return {**dict(route), "versions": {str(stable): 100 - weight, str(canary): weight}}
 
 
+def served(name: str, version: int, route: Mapping[str, Any]) -> str:
+    """``digits v3``, or for a canary ``digits v3 at 10% beside stable v2`` (``, shadowed``)."""
+    stable = route.get("stable")
+    if stable is None or int(stable) == version:
+        return f"{name} v{version}"
+    weight = (route.get("versions") or {}).get(str(version), 0)
+    shadow = ", shadowed" if route.get("shadow") == version else ""
+    return f"{name} v{version} at {weight}% beside stable v{stable}{shadow}"
+
+
 def check_release(where: str, doc: Mapping[str, Any]) -> None:
     """Raise :class:`ReleaseError` (one line: file, key, value, fix) for the first routing
     rule ``doc`` breaks; ``where`` names the file."""
+    for key, message in routing_problems(doc):
+        raise ReleaseError(f"{where}: {key}: {message}")
+
+
+def routing_problems(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every (dotted key, what is wrong with its value and the fix) in ``doc``'s routing."""
     models = doc.get("models") or {}
+    problems: list[tuple[str, str]] = []
     for name, route in sorted((doc.get("routing") or {}).items()):
-        _check_route(where, name, route, models.get(name))
+        problem = _route_problem(str(name), route, models.get(name))
+        problems += [problem] if problem else []
+    return problems
 
 
-def _check_route(where: str, name: str, route: Any, model: Any) -> None:
+def _route_problem(name: str, route: Any, model: Any) -> tuple[str, str] | None:
     key = f"routing.{name}"
     if not isinstance(route, Mapping) or not isinstance(route.get("versions"), Mapping):
-        raise ReleaseError(f"{where}: {key}: {route!r} needs 'stable' and 'versions'; rewrite it")
+        return key, f"{route!r} needs 'stable' and 'versions'; rewrite it"
     weights = dict(route["versions"])
+    if not all(str(v).isdigit() for v in weights):
+        return f"{key}.versions", f"{_flow(weights)}: versions are whole numbers; rewrite them"
     total = sum(w for w in weights.values() if isinstance(w, int) and not isinstance(w, bool))
     if total != 100 or not all(isinstance(w, int) and w >= 0 for w in weights.values()):
-        raise ReleaseError(
-            f"{where}: {key}.versions: weights {_flow(weights)} sum to {total}, not 100; "
-            "give the versions whole-number weights that add up to 100"
+        return (
+            f"{key}.versions",
+            f"weights {_flow(weights)} sum to {total}, not 100; "
+            "give the versions whole-number weights that add up to 100",
         )
     if str(route.get("stable")) not in {str(v) for v in weights}:
-        raise ReleaseError(
-            f"{where}: {key}.stable: {route.get('stable')!r} is not one of the routed versions "
-            f"{sorted(weights)}; make stable a weighted version"
+        return (
+            f"{key}.stable",
+            f"{route.get('stable')!r} is not one of the routed versions {sorted(weights)}; "
+            "make stable a weighted version",
         )
+    shadow = route.get("shadow")
+    if shadow is not None and not str(shadow).isdigit():
+        return f"{key}.shadow", f"{shadow!r} is not a version number; use null or a version"
+    return _artifact_problem(name, route, model)
+
+
+def _artifact_problem(name: str, route: Mapping[str, Any], model: Any) -> tuple[str, str] | None:
     if not isinstance(model, Mapping):
-        raise ReleaseError(f"{where}: {key}: model {name!r} has no entry under models")
+        return f"routing.{name}", f"model {name!r} has no entry under models"
     artifacts = model.get("artifacts") or {}
     for version in routed_versions(route):
         digest = artifacts.get(str(version))
         if not isinstance(digest, str) or not _DIGEST.match(digest):
-            raise ReleaseError(
-                f"{where}: models.{name}.artifacts.{version}: {digest!r} is not a digest; every "
-                "routed version needs its registry digest (sha256:<64 hex>)"
+            return (
+                f"models.{name}.artifacts.{version}",
+                f"{digest!r} is not a digest; every routed version needs its registry digest "
+                "(sha256:<64 hex>)",
             )
+    return None
 
 
 def _flow(weights: Mapping[str, Any]) -> str:

@@ -46,6 +46,7 @@ class ReleaseOutcome:
     release_id: str
     changed: bool
     models: Mapping[str, int]
+    routing: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
 
 
 def write_release(
@@ -67,7 +68,7 @@ def write_release(
             created = str(current.get("created") or "")
             entry = _history_entry(current_id, created, content, models, action)
             _append(history_path, current_history, entry)
-        return ReleaseOutcome(env_dir.name, path, current_id, False, models)
+        return ReleaseOutcome(env_dir.name, path, current_id, False, models, content["routing"])
     release_id = next_release_id(now, [*ids, current_id])
     created = utc_timestamp(now)
     yamlfile.update_in_place(doc, _full(content, release_id, created))
@@ -75,7 +76,7 @@ def write_release(
     _append(
         history_path, current_history, _history_entry(release_id, created, content, models, action)
     )
-    return ReleaseOutcome(env_dir.name, path, release_id, True, models)
+    return ReleaseOutcome(env_dir.name, path, release_id, True, models, content["routing"])
 
 
 def _append(path: Path, current: bytes | None, entry: Mapping[str, Any]) -> None:

@@ -183,3 +183,15 @@ def test_a_triton_whose_instance_kind_ignores_the_env_fails_the_policy(gitops_re
     assert kind.message == (
         "is 'gpu' but the Triton container runs on cpu: take it from triton.gpu.enabled"
     )
+
+
+def test_gitops_check_names_a_release_whose_weights_do_not_sum_to_100(gitops_repo, capsys):
+    from latte.cli import main
+
+    _with_release(gitops_repo, "dev", CANARY.replace('"2": 10', '"2": 20'))
+    assert main(["-C", str(gitops_repo), "gitops", "check", "--env", "dev"]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "gitops/envs/dev/release.yaml: routing.digits.versions: weights {1: 90, 2: 20} sum to "
+        "110, not 100" in out
+    )

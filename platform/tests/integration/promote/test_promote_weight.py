@@ -143,3 +143,29 @@ def test_cli_flags(work, settings, registry, capsys, monkeypatch):
     code = main(["-C", str(work), "promote", "--to", "dev", "--weight", "5", "--full"])
     assert code == 2
     assert "either --weight N or --full" in capsys.readouterr().err
+
+
+def test_status_shows_the_split_and_a_weight_branch_until_it_lands(work, workspace):
+    from latte.promote import collect_status
+    from latte.promote.status import status_lines
+
+    land_release(work, "dev", R)
+    moved = move_weight(workspace(), env="dev", weight=50)
+    lines = status_lines(collect_status(workspace(), only="dev"))
+    assert lines[0] == "dev: release 2026.11.29.1 [digits v2 at 10% beside stable v1]"
+    assert f"  pending: {moved.branch}" in lines
+    merge(work, moved.branch)
+    lines = status_lines(collect_status(workspace(), only="dev"))
+    assert lines == ["dev: release 2026.11.29.1 [digits v2 at 50% beside stable v1]"]
+
+
+def test_rolling_back_a_canary_blocks_only_the_canary(work, workspace, registry):
+    from latte.promote import rollback
+
+    land_release(work, "dev", release_text("2026.11.28.1", {"digits": 1}))
+    land_release(work, "dev", R)
+    back = rollback(workspace(), env="dev")
+    assert back.branch == "rollback/dev/2026.11.28.1"
+    assert registry.is_blocked("digits", 2)
+    assert not registry.is_blocked("digits", 1)  # the stable side of the canary keeps serving
+    assert "blocked in the registry: digits v2" in back.body

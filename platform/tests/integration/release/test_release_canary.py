@@ -9,7 +9,7 @@ from ruamel.yaml import YAML
 
 from latte.cli import main
 from latte.registry import open_registry
-from latte.release import ReleaseError, release
+from latte.release import ReleaseError, describe, release
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 11, 30, 5, 0, 7, tzinfo=dt.UTC)
@@ -50,6 +50,9 @@ def _alias(root):
 def test_a_canary_keeps_the_previous_version_stable_and_pins_both_digests(two_versions):
     v1 = _load(two_versions)["models"]["digits"]["digest"]
     outcome = release(settings(two_versions), canary=10, now=LATER)
+    assert describe(outcome, settings(two_versions)) == (
+        f"released 2026.11.30.2 to dev: {WHERE} (digits v2 at 10% beside stable v1)"
+    )
     doc = _load(two_versions)
     with open_registry(settings(two_versions)) as registry:
         v2 = registry.get("digits", 2).digest
@@ -67,6 +70,7 @@ def test_a_canary_keeps_the_previous_version_stable_and_pins_both_digests(two_ve
 
 def test_shadow_mirrors_the_new_version_with_zero_weight(two_versions, capsys):
     assert main(["-C", str(two_versions), "release", "--shadow"]) == 0
+    assert "(digits v2 at 0% beside stable v1, shadowed)" in capsys.readouterr().out
     route = _load(two_versions)["routing"]["digits"]
     assert (route["versions"], route["shadow"]) == ({"1": 100, "2": 0}, 2)
 
@@ -140,3 +144,15 @@ def test_a_gpu_only_config_is_refused_for_a_cpu_env(repo):
     assert _alias(repo) is None
     # staging runs Triton on GPUs: the same model is released there
     assert release(settings(repo), env="staging", now=NOW).changed
+
+
+def test_a_blocked_stable_version_is_refused(two_versions):
+    with open_registry(settings(two_versions)) as registry:
+        registry.block("digits", 1, "wrong labels")
+    before = _files(two_versions)
+    with pytest.raises(ReleaseError) as err:
+        release(settings(two_versions), canary=10, now=LATER)
+    assert str(err.value).startswith(
+        f"{WHERE}: routing.digits.stable: 1 is blocked in the registry (wrong labels)"
+    )
+    assert _files(two_versions) == before

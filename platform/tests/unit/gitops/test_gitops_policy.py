@@ -123,3 +123,40 @@ def test_a_custom_rule_table_is_used():
 
     check_policies([_manifest(GOOD)], {"mine": rule})
     assert calls == ["Deployment/gw"]
+
+
+def _triton_pod(kind="gpu", checksum="abc", dest="/models"):
+    doc = copy.deepcopy(GOOD)
+    template = doc["spec"]["template"]
+    template["metadata"] = {"annotations": {"latte.dev/delivery-checksum": checksum}}
+    pod = template["spec"]
+    pod["containers"][0]["command"] = ["tritonserver"]
+    pod["containers"][0]["args"] = ["--model-repository=/models"]
+    pod["containers"][0]["volumeMounts"] = [{"name": "models", "mountPath": "/models"}]
+    pod["volumes"] = [{"name": "models", "emptyDir": {}}]
+    fetch = {"name": "fetch", "command": ["latte"], "args": ["registry", "fetch", "--dest", dest,
+                                                            f"--instance-kind={kind}"]}  # fmt: skip
+    pod["initContainers"] = [fetch]
+    return _manifest(doc)
+
+
+def test_triton_delivery_holds_for_a_fetched_repository_of_the_right_kind():
+    assert RULES["triton-delivery"](_triton_pod()) == []
+    assert RULES["triton-delivery"](_manifest(GOOD)) == []  # no tritonserver command: not Triton
+
+
+def test_triton_delivery_names_each_broken_promise():
+    keys = lambda m: [f.key for f in RULES["triton-delivery"](m)]  # noqa: E731
+    assert keys(_triton_pod(kind="cpu")) == ["Deployment/gw latte registry fetch --instance-kind"]
+    assert keys(_triton_pod(checksum="")) == [
+        "Deployment/gw spec.template.metadata.annotations.latte.dev/delivery-checksum"
+    ]
+    assert keys(_triton_pod(dest="/elsewhere")) == ["Deployment/gw tritonserver --model-repository"]
+    unfetched = _triton_pod()
+    del unfetched.doc["spec"]["template"]["spec"]["initContainers"]
+    assert keys(unfetched) == ["Deployment/gw spec.template.spec.initContainers"]
+
+
+def test_init_containers_need_no_probes():
+    pod = _triton_pod()
+    assert [f for f in RULES["health-probes"](pod) if "initContainers" in f.key] == []

@@ -68,3 +68,10 @@ def test_moving_the_weight_and_the_full_cut_over():
     assert with_weight(route, 100) == full_route(2)
     with pytest.raises(ValueError, match="no canary"):
         with_weight(full_route(2), 50)
+
+
+def test_malformed_versions_and_shadows_are_named_not_raised():
+    with pytest.raises(ReleaseError, match=r"routing\.digits\.versions: \{x: 100\}: versions are"):
+        check_release(WHERE, _doc({"stable": 1, "versions": {"x": 100}}))
+    with pytest.raises(ReleaseError, match=r"routing\.digits\.shadow: 'two' is not a version"):
+        check_release(WHERE, _doc({**full_route(2), "shadow": "two"}))
