@@ -21,7 +21,7 @@ import yaml
 
 from latte.gitops.manifests import Manifest
 from latte.up.errors import UpError
-from latte.up.stack import Extra, Stack
+from latte.up.stack import Extra, Stack, stop_process
 
 __all__ = ["prometheus", "rule_groups"]
 
@@ -77,12 +77,7 @@ def _running(
         stack.services["prometheus"] = url
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
 
 
 def _write_config(folder: Path, stack: Stack, groups: list[Mapping[str, Any]]) -> Path:

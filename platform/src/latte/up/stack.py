@@ -82,7 +82,7 @@ def running(
         triton = stack.enter_context(_triton(repository, work, options))
         gateway_folders = local.materialise(gateway_pod, work)
         process, url = _gateway(gateway_pod.containers[0], gateway_folders, triton, options, work)
-        stack.callback(_stop, process)
+        stack.callback(stop_process, process)
         running_stack = Stack(
             env=options.env,
             gateway_url=url,
@@ -222,7 +222,8 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float, log:
     raise UpError(f"the gateway was not ready within {timeout:.0f}s; read {log}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Terminate ``process`` (kill it after 20 s) unless it has already exited."""
     if process.poll() is None:
         process.terminate()
         try:
