@@ -21,6 +21,7 @@ objects.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import json
 from collections.abc import Callable, Mapping
@@ -151,7 +152,7 @@ def _to_json_value(value: object) -> object:
     return value
 
 
-class _Report:
+class _Report(abc.ABC):
     """Reading and writing shared by the reports; subclasses are frozen dataclasses."""
 
     KIND: ClassVar[str]
@@ -185,15 +186,18 @@ class _Report:
         }
         return {**self._header(), **body}
 
+    @abc.abstractmethod
     def dumps(self) -> str:
-        raise NotImplementedError
+        """The file's text."""
 
+    @abc.abstractmethod
     def _header(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The version header this report writes."""
 
     @classmethod
+    @abc.abstractmethod
     def _version_of(cls, data: Mapping[str, Any], path: Path) -> object:
-        raise NotImplementedError
+        """The schema version ``data`` claims (None: written before versions existed)."""
 
     @classmethod
     def _check_version(cls, data: Mapping[str, Any], path: Path) -> None:
