@@ -286,7 +286,9 @@ class Exporter:
 
 
 def make_server(exporter: Exporter, host: str, port: int) -> ThreadingHTTPServer:
-    """``/metrics``; ``/-/healthy`` (alive); ``/-/ready`` (503 until the first pass ended)."""
+    """``/metrics``; alive on ``/-/healthy``, ready on ``/-/ready`` (503 until the first pass
+    ended); also on the Open Inference Protocol's ``/v2/health/live|ready`` that the chart's
+    policy wants every workload's probes on."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -294,9 +296,9 @@ def make_server(exporter: Exporter, host: str, port: int) -> ThreadingHTTPServer
             if path == "/metrics":
                 body = exporter.state.exposition().encode()
                 return self._answer(200, body, "text/plain; version=0.0.4; charset=utf-8")
-            if path == "/-/healthy":
+            if path in ("/-/healthy", "/v2/health/live"):
                 return self._answer(200, b"ok\n", "text/plain")
-            if path == "/-/ready":
+            if path in ("/-/ready", "/v2/health/ready"):
                 ready = exporter.state.last_run is not None
                 return self._answer(200 if ready else 503, b"ok\n" if ready else b"first pass\n",
                                     "text/plain")  # fmt: skip
