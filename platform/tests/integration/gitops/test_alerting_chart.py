@@ -70,7 +70,7 @@ EXPORTER = {
 
 
 def test_the_exporter_renders_with_its_service_monitor_and_passes_the_policies(
-    gitops_repo, helm, tmp_path
+    gitops_repo, helm, tmp_path, crd_dir
 ):
     assert "anomaly-exporter" not in {
         d["metadata"]["labels"][COMPONENT] for d in _kinds(gitops_repo, helm)["Deployment"]
@@ -100,8 +100,9 @@ def test_the_exporter_renders_with_its_service_monitor_and_passes_the_policies(
     assert traffic.lookback == 259200
     assert conversions.period == 0
     results = {
-        r.name: r for r in run_checks(GitopsLayout.discover(gitops_repo), helm, None, ["dev"])
+        r.name: r for r in run_checks(GitopsLayout.discover(gitops_repo), helm, crd_dir, ["dev"])
     }
+    assert results["CRD schemas (dev)"].status == "passed", results["CRD schemas (dev)"].findings
     assert results["policy (dev)"].status == "passed", results["policy (dev)"].findings
     assert results["kubernetes schemas (dev)"].status == "passed"
 
