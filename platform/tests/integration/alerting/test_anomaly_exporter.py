@@ -227,3 +227,34 @@ def test_a_url_that_is_not_prometheus_and_a_silent_server_are_named(free_port_nu
         server.shutdown()
         server.server_close()
         other.close()
+
+
+def test_the_serve_command_keeps_scoring_until_stopped(backfilled, tmp_path):
+    from servers import free_port
+
+    from latte.up.stack import stop_process
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "latte", "anomalies", "serve", "--prometheus", backfilled,
+         "--series", 'drop=latte_test_series{kind="drop"}', "--step", "60",
+         "--lookback", str(LOOKBACK), "--interval", "1", "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        runs: list[float] = []
+        deadline = time.monotonic() + 60
+        while len(runs) < 3 and time.monotonic() < deadline:
+            try:
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+            except httpx.HTTPError:
+                text = ""
+            for line in text.splitlines():
+                if line.startswith('latte_anomaly_runs_total{series="drop",result="ok"}'):
+                    runs.append(float(line.rsplit(" ", 1)[1]))
+            time.sleep(0.5)
+        assert len(runs) >= 3
+        assert runs[-1] >= 2  # more than one pass: the loop keeps going
+        assert 'latte_anomaly_score{series="drop"}' in text
+    finally:
+        stop_process(process)
