@@ -85,15 +85,7 @@ def test_scores_flow_from_query_range_through_metrics_to_the_anomaly_rule(
         interval=1.0,
         timeout=5.0,
     )
-    runner = Exporter(config)
-    server = make_server(runner, "127.0.0.1", free_port_number)
-    threads = [
-        threading.Thread(target=server.serve_forever, daemon=True),
-        threading.Thread(target=runner.loop, daemon=True),
-    ]
-    for thread in threads:
-        thread.start()
-    try:
+    with exporter.running(config, "127.0.0.1", free_port_number) as own:
         with httpx.Client(base_url=backfilled, timeout=5) as prometheus:
             scores = _wait(prometheus, 'latte_anomaly_score{job="anomalies"}')
             by_series = {r["metric"]["series"]: float(r["value"][1]) for r in scores}
@@ -108,14 +100,9 @@ def test_scores_flow_from_query_range_through_metrics_to_the_anomaly_rule(
             assert {r["metric"]["series"] for r in pending} == {"drop"}  # clean stays silent
             fresh = _wait(prometheus, f"time() - {exporter.LAST_SUCCESS} < 30")
             assert len(fresh) == 2
-        own = f"http://127.0.0.1:{free_port_number}"
         for path in ("/-/ready", "/-/healthy", "/v2/health/ready", "/v2/health/live"):
             assert httpx.get(own + path, timeout=5).status_code == 200, path
         assert httpx.get(own + "/other", timeout=5).status_code == 404
-    finally:
-        server.shutdown()
-        server.server_close()
-        runner.close(threads[1])
 
 
 def test_bad_queries_and_ambiguous_series_are_reported_per_series(backfilled):
