@@ -1,8 +1,8 @@
 """The alerting rule files of the chart agree with the code and the Alertmanager config they
-meet: the canary error and latency alerts inhibit the model-wide ones (and only they), LatteAnomaly fires at the
-detector's own threshold on the series the exporter writes, and the watchdog the
-Alertmanager config routes is the always-firing rule. promtool runs their unit tests in
-serving/tests/unit/test_rules.py (gitops/monitoring/tests/{canary,alerting}.test.yaml)."""
+meet: the canary error and latency alerts (and only they) inhibit the model-wide ones,
+LatteAnomaly fires at the detector's own threshold on the series the exporter writes, and
+the watchdog the Alertmanager config routes is the always-firing rule. promtool runs their
+unit tests in serving/tests/unit/test_rules.py (gitops/monitoring/tests/*.test.yaml)."""
 
 from __future__ import annotations
 
