@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import ThreadingHTTPServer
 
 from latte.alerting.errors import AlertingError
+from latte.alerting.httpd import QuietHandler, serve_until_interrupted
 from latte.alerting.incidents import IncidentStore
 
 __all__ = ["make_server", "serve"]
@@ -15,7 +15,7 @@ _MAX_BODY = 4 * 1024 * 1024
 
 
 def make_server(store: IncidentStore, host: str, port: int) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             if length <= 0 or length > _MAX_BODY:
@@ -29,24 +29,10 @@ def make_server(store: IncidentStore, host: str, port: int) -> ThreadingHTTPServ
             return self._answer(200, f"stored {count} alerts")
 
         def _answer(self, code: int, text: str) -> None:
-            body = json.dumps({"message": text}).encode()
-            self.send_response(code)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
+            self.answer(code, json.dumps({"message": text}).encode(), "application/json")
 
     return ThreadingHTTPServer((host, port), Handler)
 
 
 def serve(store: IncidentStore, host: str, port: int) -> None:
-    server = make_server(store, host, port)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_until_interrupted(make_server(store, host, port))
