@@ -24,7 +24,8 @@ models:
     runtime: tfserving
     savedModels: {{"1": "{S1}", "2": "{S2}"}}
 routing:
-  tumor: {{stable: 1, versions: {{"1": 90, "2": 10}}, stickyHeader: x-latte-route-key, shadow: null}}
+  tumor:
+    {{stable: 1, versions: {{"1": 90, "2": 10}}, stickyHeader: x-latte-route-key, shadow: null}}
 """
 
 
