@@ -179,3 +179,18 @@ def test_policy_wants_tf_serving_on_what_the_fetch_step_verified(gitops_repo, he
     assert "'/srv/models.config'" in folder.message
     (checksum,) = tfserving_delivery(_mutated(deployment, no_checksum))
     assert "latte.dev/delivery-checksum" in checksum.key
+
+
+def test_the_gateway_reports_the_saved_model_digest_of_a_tfserving_model(gitops_repo, helm):
+    """x-latte-model-digest names the bytes that answered: the SavedModel, for TF Serving;
+    the chart's routing file and `latte serve --release` agree."""
+    from ruamel.yaml import YAML
+
+    from latte.deliver.routing import gateway_routing
+
+    _env(gitops_repo, RELEASE, True)
+    manifests, _ = _render(gitops_repo, helm)
+    data = _named(manifests)["ConfigMap/latte-dev-gateway-routing"].doc["data"]["routing.yaml"]
+    rendered = YAML(typ="safe").load(data)
+    assert rendered["models"]["tumor"]["digests"] == {1: S1, 2: S2}
+    assert rendered == gateway_routing(YAML(typ="safe").load(RELEASE))
