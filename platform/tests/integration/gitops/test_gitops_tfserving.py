@@ -194,3 +194,13 @@ def test_the_gateway_reports_the_saved_model_digest_of_a_tfserving_model(gitops_
     rendered = YAML(typ="safe").load(data)
     assert rendered["models"]["tumor"]["digests"] == {1: S1, 2: S2}
     assert rendered == gateway_routing(YAML(typ="safe").load(RELEASE))
+
+
+def test_the_whole_check_passes_with_tf_serving_on(gitops_repo, helm, crd_dir):
+    """Strict Kubernetes schemas, the CRD schemas (the ServiceMonitor), lint and policy."""
+    _env(gitops_repo, RELEASE, True)
+    results = run_checks(GitopsLayout.discover(gitops_repo), helm, crd_dir, ["dev"])
+    env_results = {r.name: r for r in results if r.name.endswith("(dev)")}
+    assert len(env_results) == 6
+    for name, result in env_results.items():
+        assert result.status == "passed", (name, result.findings, result.reason)
