@@ -110,3 +110,43 @@ def test_the_benchmark_sends_the_rows_the_build_held_out(built, build_dir, name,
     config = load_config(config_path(name))
     derived = held_out_rows(dataset, test_fraction=config.test_fraction, seed=config.seed)
     np.testing.assert_array_equal(rows, derived.astype(np.float32))
+
+
+def test_the_tumor_saved_model_is_registered_and_delivered_by_its_own_digest(
+    built, build_dir, settings, tmp_path
+):
+    """The real TF build's SavedModel: its digest in metrics.json, in the registry beside the
+    ONNX tree, and after `latte registry fetch --runtime tfserving` are the same, and the
+    delivered SavedModel still answers as the build's ONNX model does."""
+    import tensorflow as tf
+
+    from latte.deliver import fetch_saved_models
+    from latte.deliver.plan import DeliveryPlan, ModelDelivery
+    from latte.registry.marker import RepositoryMarker
+
+    exports = {
+        e["kind"]: e for e in BuildReport.read(BuildLayout(build_dir).metrics("tumor")).exports
+    }
+    written = exports["saved_model"]["digest"]
+    assert registry_digest(build_dir / exports["saved_model"]["path"]) == written
+    tumor = {mv.name: mv for mv in register_build(settings, build_dir)}["tumor"]
+    assert tumor.artifacts == {"saved_model": written}
+    assert written != tumor.digest
+    plan = DeliveryPlan("test", (ModelDelivery("tumor", ((tumor.version, written),)),))
+    with open_registry(settings) as registry:
+        fetch_saved_models(registry.store, plan, tmp_path / "tf")
+    assert RepositoryMarker.read(tmp_path / "tf").models == {"tumor": {tumor.version: written}}
+    x = built_test_rows(BuildLayout(build_dir).test_split("tumor"))
+    assert x is not None
+    x = x.astype(np.float32)
+    served = tf.saved_model.load(str(tmp_path / "tf" / "tumor" / str(tumor.version)))
+    config = load_config(config_path("tumor"))
+    signature = served.signatures["serving_default"]
+    got = signature(**{config.input_name: tf.constant(x[:8])})[config.output_name].numpy()
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(
+        str(BuildLayout(build_dir).model_tree("tumor") / "1" / "model.onnx")
+    )
+    want = session.run(None, {config.input_name: x[:8]})[0]
+    np.testing.assert_allclose(got, want, atol=config.atol)

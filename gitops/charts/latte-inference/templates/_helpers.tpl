@@ -115,3 +115,43 @@ startupProbe:
 {{- end -}}
 {{- toYaml $found -}}
 {{- end -}}
+
+{{/* The models whose runtime (models.<m>.runtime, default triton) is TF Serving, sorted. */}}
+{{- define "latte.tfservingModels" -}}
+{{- $names := list -}}
+{{- range $name, $m := .Values.models -}}
+{{- if eq ($m.runtime | default "triton") "tfserving" -}}{{- $names = append $names $name -}}{{- end -}}
+{{- end -}}
+{{- if and $names (not .Values.tfServing.enabled) -}}
+{{- fail (printf "models.%s.runtime is tfserving but tfServing.enabled is false: enable tfServing in the env's values.yaml or release the model for triton" (first $names)) -}}
+{{- end -}}
+{{- toJson (sortAlpha $names) -}}
+{{- end -}}
+
+{{/* What the TF Serving pod's init container delivers: the tfserving models (version, digests,
+     runtime, savedModels) and their routing. Its sha256 rolls the TF Serving pod. */}}
+{{- define "latte.tfservingDelivery" -}}
+{{- $models := dict -}}
+{{- $routing := dict -}}
+{{- range $name := include "latte.tfservingModels" . | fromJsonArray -}}
+{{- $m := index $.Values.models $name -}}
+{{- $_ := set $models $name (dict "version" $m.version "digest" $m.digest "runtime" "tfserving" "savedModels" ($m.savedModels | default dict)) -}}
+{{- if hasKey $.Values.routing $name -}}{{- $_ := set $routing $name (index $.Values.routing $name) -}}{{- end -}}
+{{- end -}}
+{{- toYaml (dict "models" $models "routing" $routing) -}}
+{{- end -}}
+
+{{/* The registry's artifact store, as every fetch init container reads it. */}}
+{{- define "latte.artifactStoreEnv" -}}
+{{- $store := .Values.triton.artifactStore -}}
+- {name: LATTE_ARTIFACT_STORE_URL, value: {{ $store.url | quote }}}
+- {name: LATTE_S3_ENDPOINT, value: {{ $store.endpoint | quote }}}
+- {name: LATTE_S3_REGION, value: {{ $store.region | quote }}}
+- {name: LATTE_S3_SECURE, value: {{ $store.secure | toString | quote }}}
+- name: AWS_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef: {name: {{ $store.credentialsSecret }}, key: AWS_ACCESS_KEY_ID}
+- name: AWS_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef: {name: {{ $store.credentialsSecret }}, key: AWS_SECRET_ACCESS_KEY}
+{{- end -}}

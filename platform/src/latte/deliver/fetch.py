@@ -26,7 +26,10 @@ from latte.registry.marker import RepositoryMarker
 from latte.registry.tritonrepo import KINDS, pin_versions, place_version, set_instance_kind
 from latte.release.devices import gpu_only_reason
 
-__all__ = ["FetchResult", "fetch_release"]
+__all__ = ["MODEL_CONFIG", "FetchResult", "fetch_release", "fetch_saved_models"]
+
+# TF Serving's --model_config_file, written beside the models
+MODEL_CONFIG = "models.config"
 
 _CHUNK = 1 << 20
 
@@ -63,6 +66,56 @@ def fetch_release(
         )
         swap_in(staging, dest, marker)
     return FetchResult(dest, instance_kind, plan.models)
+
+
+def fetch_saved_models(
+    store: ArtifactStore, plan: DeliveryPlan, dest: Path, *, guards: Sequence[Path] = ()
+) -> FetchResult:
+    """Lay out ``plan`` (SavedModel digests) for TF Serving: ``dest/<model>/<version>/``
+    (``saved_model.pb`` + ``variables/``) and ``dest/models.config`` naming exactly the routed
+    versions of each model (TF Serving's default policy would serve only the newest)."""
+    with staged_folder(dest, guards) as staging:
+        scratch = staging / ".trees"
+        for model in plan.models:
+            for version, digest in model.versions:
+                tree = scratch / f"{model.name}-{version}"
+                _download(store, model.name, version, digest, tree)
+                _check_saved_model(tree, model.name, version, digest)
+                place_version(tree, staging / model.name, version, f"{model.name} {digest}")
+        shutil.rmtree(scratch, ignore_errors=True)
+        (staging / MODEL_CONFIG).write_text(model_config(plan, dest), encoding="utf-8")
+        marker = RepositoryMarker(
+            written_by="latte registry fetch --runtime tfserving",
+            models={m.name: dict(m.versions) for m in plan.models},
+        )
+        swap_in(staging, dest, marker)
+    return FetchResult(dest, "", plan.models)
+
+
+def model_config(plan: DeliveryPlan, dest: Path) -> str:
+    """TF Serving's ModelServerConfig (text format) for the delivered models under ``dest``."""
+    lines = ["model_config_list {"]
+    for model in plan.models:
+        versions = " ".join(f"versions: {version}" for version, _ in model.versions)
+        lines += [
+            "  config {",
+            f'    name: "{model.name}"',
+            f'    base_path: "{(dest.absolute() / model.name).as_posix()}"',
+            '    model_platform: "tensorflow"',
+            f"    model_version_policy {{ specific {{ {versions} }} }}",
+            "  }",
+        ]
+    return "\n".join([*lines, "}", ""])
+
+
+def _check_saved_model(tree: Path, name: str, version: int, digest: str) -> None:
+    numeric = [p for p in tree.iterdir() if p.is_dir() and p.name.isdigit()]
+    if len(numeric) != 1 or not (numeric[0] / "saved_model.pb").is_file():
+        raise DeliveryError(
+            f"model {name} version {version}: {digest} is not a SavedModel tree for TF Serving "
+            "(it needs one numeric folder holding saved_model.pb); pin the version's "
+            f"saved_model artifact in models.{name}.savedModels"
+        )
 
 
 def _deliver_model(

@@ -9,7 +9,9 @@ delivery ConfigMap holding only ``models:`` and ``routing:``)::
       digits: {stable: 1, versions: {"1": 90, "2": 10}, shadow: null}
 
 Routed versions are the route's stable, weighted and shadow versions (a model without a
-route delivers its ``version``).
+route delivers its ``version``). For TF Serving (``runtime="tfserving"``) the plan holds only
+the models whose ``runtime`` is ``tfserving``, each version pinned by ``savedModels`` (the
+SavedModel tree) instead of ``artifacts`` (the Triton tree).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ruamel.yaml.error import YAMLError
 from latte.deliver.errors import DeliveryError
 from latte.registry.digest import check_digest
 from latte.registry.errors import InvalidInputError
+from latte.release.runtime import DEFAULT_RUNTIME, RUNTIMES, SAVED_MODELS_KEY, TFSERVING, runtime_of
 
 __all__ = ["DeliveryPlan", "ModelDelivery", "load_release", "read_plan", "routed_versions"]
 
@@ -43,8 +46,11 @@ class DeliveryPlan:
     models: tuple[ModelDelivery, ...]
 
 
-def read_plan(path: Path) -> DeliveryPlan:
-    """The plan in the release file ``path``; refuses a routed version without a digest."""
+def read_plan(path: Path, runtime: str = DEFAULT_RUNTIME) -> DeliveryPlan:
+    """The plan in the release file ``path`` for ``runtime``'s server; refuses a routed
+    version without a digest."""
+    if runtime not in RUNTIMES:
+        raise DeliveryError(f"--runtime {runtime!r}: use one of {', '.join(RUNTIMES)}")
     data = load_release(path)
     models, routing = data.get("models") or {}, data.get("routing") or {}
     if not isinstance(models, Mapping) or not isinstance(routing, Mapping):
@@ -56,10 +62,18 @@ def read_plan(path: Path) -> DeliveryPlan:
         raise DeliveryError(
             f"{path}: routing.{unknown[0]} names a model missing from models; re-run the release"
         )
+    if runtime == TFSERVING:
+        models = {name: entry for name, entry in models.items() if runtime_of(entry) == TFSERVING}
+        if not models:
+            raise DeliveryError(
+                f"{path}: no model has runtime {TFSERVING}, nothing for TF Serving to serve; "
+                "release one with --runtime MODEL=tfserving or disable tfServing"
+            )
+    key = SAVED_MODELS_KEY if runtime == TFSERVING else "artifacts"
     return DeliveryPlan(
         source=str(path),
         models=tuple(
-            _model(path, str(name), entry, routing.get(name)) for name, entry in models.items()
+            _model(path, str(name), entry, routing.get(name), key) for name, entry in models.items()
         ),
     )
 
@@ -79,7 +93,7 @@ def routed_versions(entry: Mapping[str, Any], route: Any) -> list[int]:
     return found
 
 
-def _model(path: Path, name: str, entry: Any, route: Any) -> ModelDelivery:
+def _model(path: Path, name: str, entry: Any, route: Any, key: str) -> ModelDelivery:
     if not isinstance(entry, Mapping):
         raise DeliveryError(f"{path}: models.{name} must be a mapping; re-run the release")
     try:
@@ -88,11 +102,11 @@ def _model(path: Path, name: str, entry: Any, route: Any) -> ModelDelivery:
         raise DeliveryError(f"{path}: routing.{name}: {exc}; re-run the release") from exc
     if not versions:
         raise DeliveryError(f"{path}: models.{name} routes no version; re-run the release")
-    artifacts = entry.get("artifacts") or {}
+    artifacts = entry.get(key) or {}
     if not isinstance(artifacts, Mapping):
-        raise DeliveryError(f"{path}: models.{name}.artifacts must map version -> digest")
+        raise DeliveryError(f"{path}: models.{name}.{key} must map version -> digest")
     pinned = {str(k): str(v) for k, v in artifacts.items()}
-    if str(entry.get("version")) not in pinned and entry.get("digest"):
+    if key == "artifacts" and str(entry.get("version")) not in pinned and entry.get("digest"):
         pinned[str(entry.get("version"))] = str(entry["digest"])
     chosen = []
     for version in versions:
@@ -100,13 +114,13 @@ def _model(path: Path, name: str, entry: Any, route: Any) -> ModelDelivery:
         if digest is None:
             raise DeliveryError(
                 f"{path}: model {name} version {version} is routed but models.{name}."
-                f"artifacts has no digest for it; re-run 'latte release' so every routed "
+                f"{key} has no digest for it; re-run 'latte release' so every routed "
                 "version is pinned"
             )
         try:
             chosen.append((version, check_digest(digest)))
         except InvalidInputError as exc:
-            raise DeliveryError(f"{path}: models.{name}.artifacts.{version}: {exc}") from exc
+            raise DeliveryError(f"{path}: models.{name}.{key}.{version}: {exc}") from exc
     return ModelDelivery(name, tuple(chosen))
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from latte.release.runtime import SAVED_MODELS_KEY, TFSERVING, runtime_of
+
 __all__ = ["gateway_routing"]
 
 
@@ -26,7 +28,10 @@ def gateway_routing(release: Mapping[str, Any]) -> dict[str, Any]:
             entry["shadow"] = int(route["shadow"])
         if route.get("stickyHeader"):
             entry["sticky_header"] = str(route["stickyHeader"])
-        artifacts = (models.get(name) or {}).get("artifacts")
+        model = models.get(name) or {}
+        # the digest of what answers: the SavedModel when TF Serving serves the model
+        key = SAVED_MODELS_KEY if runtime_of(model) == TFSERVING else "artifacts"
+        artifacts = model.get(key)
         if artifacts:
             entry["digests"] = {int(v): str(d) for v, d in artifacts.items()}
         found[str(name)] = entry

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from latte.gitops import argocd, policy, schemas, training, values
 from latte.gitops.crds import CRD_NOT_SET, Missing, crd_result
@@ -18,6 +19,7 @@ from latte.gitops.helm import KUBE_VERSION, Helm
 from latte.gitops.layout import GitopsLayout
 from latte.gitops.manifests import Manifest, parse_manifests
 from latte.release.routing import routing_problems
+from latte.release.runtime import runtime_problems
 
 __all__ = ["CRD_NOT_SET", "render_env", "run_checks"]
 
@@ -87,7 +89,17 @@ def _values_findings(layout: GitopsLayout, env: str) -> list[Finding]:
         findings.extend(values.check_values_file(data, layout.label(path)))
         if path.name == "release.yaml":  # the routing rules the schema cannot express
             findings += [Finding(layout.label(path), k, m) for k, m in routing_problems(data)]
-    return findings + values.check_merged_resources(layers)
+    return findings + values.check_merged_resources(layers) + _runtime_findings(layout, env, layers)
+
+
+def _runtime_findings(
+    layout: GitopsLayout, env: str, layers: list[tuple[str, Any]]
+) -> list[Finding]:
+    """A model released for TF Serving needs its SavedModel digests and the env's TF Serving."""
+    merged = values.merge_values([data for _, data in layers])
+    enabled = bool((merged.get("tfServing") or {}).get("enabled"))
+    label = layout.label(layout.env(env) / "release.yaml")
+    return [Finding(label, key, message) for key, message in runtime_problems(merged, enabled)]
 
 
 def _lint(layout: GitopsLayout, helm: Helm, env: str) -> list[Finding]:

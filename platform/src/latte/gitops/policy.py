@@ -93,6 +93,8 @@ def health_probes(manifest: Manifest) -> list[Finding]:
     for path, container in workload_containers(manifest):
         if ".initContainers[" in path:  # run to completion before the server: no probes
             continue
+        if _is_tfserving(container):  # no /v2/health there: tfserving_probes checks it
+            continue
         for probe, want in (("livenessProbe", _LIVE), ("readinessProbe", _READY)):
             got = ((container.get(probe) or {}).get("httpGet") or {}).get("path")
             if got != want:
@@ -229,6 +231,79 @@ def _on_empty_dir(spec: Mapping[str, Any], container: Mapping[str, Any], path: s
     return "emptyDir" in (volumes.get(mounts.get(path)) or {})
 
 
+_TFSERVING = "tensorflow_model_server"
+_MODEL_STATUS = re.compile(r"^/v1/models/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _is_tfserving(container: Mapping[str, Any]) -> bool:
+    return _command(container)[:1] == [_TFSERVING]
+
+
+def tfserving_probes(manifest: Manifest) -> list[Finding]:
+    """TF Serving has no ``/v2/health``: liveness and readiness GET its model status route
+    ``/v1/models/NAME`` (200 once NAME loaded) on the REST port; a startup probe covers the load."""
+    found = []
+    for path, container in workload_containers(manifest):
+        if ".initContainers[" in path or not _is_tfserving(container):
+            continue
+        rest = _flag(_command(container), "--rest_api_port")
+        ports = {
+            str(p.get("name")): str(p.get("containerPort")) for p in container.get("ports") or ()
+        }
+        for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+            get = (container.get(probe) or {}).get("httpGet") or {}
+            got = str(get.get("path"))
+            if not _MODEL_STATUS.match(got):
+                found.append(
+                    _at(manifest, f"{path}.{probe}", f"must GET /v1/models/NAME, got {got!r}")
+                )
+            elif str(ports.get(str(get.get("port")), get.get("port"))) != rest:
+                found.append(_at(manifest, f"{path}.{probe}.httpGet.port", _not_rest(get, rest)))
+    return found
+
+
+def _not_rest(get: Mapping[str, Any], rest: str) -> str:
+    return f"is {get.get('port')!r}, must be TF Serving's REST port (--rest_api_port={rest})"
+
+
+def tfserving_delivery(manifest: Manifest) -> list[Finding]:
+    """TF Serving serves only what ``latte registry fetch --runtime tfserving`` delivered: its
+    ``--model_config_file`` lies in the emptyDir that step wrote (``--dest``), it exports
+    metrics (``--monitoring_config_file``), and the delivery checksum rolls the pod."""
+    spec = pod_spec(manifest) or {}
+    servers = [c for c in spec.get("containers") or () if _is_tfserving(c)]
+    if not servers:
+        return []
+    words = _command(servers[0])
+    fetch = next((c for c in spec.get("initContainers") or () if _is_fetch(c)), None)
+    if fetch is None or _flag(_command(fetch), "--runtime") != "tfserving":
+        return [_at(manifest, "spec.template.spec.initContainers", _NO_TF_FETCH)]
+    found = []
+    dest = _flag(_command(fetch), "--dest").rstrip("/")
+    config = _flag(words, "--model_config_file")
+    if not dest or config != f"{dest}/models.config" or not _on_empty_dir(spec, servers[0], dest):
+        found.append(
+            _at(manifest, f"{_TFSERVING} --model_config_file", _wrong_config(config, dest))
+        )
+    if not _flag(words, "--monitoring_config_file"):
+        found.append(_at(manifest, f"{_TFSERVING} --monitoring_config_file", _NO_METRICS))
+    annotations = manifest.doc.get("spec", {}).get("template", {}).get("metadata", {})
+    if not (annotations.get("annotations") or {}).get(_CHECKSUM):
+        found.append(_at(manifest, f"spec.template.metadata.annotations.{_CHECKSUM}", _NO_SUM))
+    return found
+
+
+_NO_TF_FETCH = (
+    "no init container runs `latte registry fetch --runtime tfserving`: TF Serving would start "
+    "on unverified SavedModels"
+)
+_NO_METRICS = "missing: without a monitoring config TF Serving exports no Prometheus metrics"
+
+
+def _wrong_config(config: str, dest: str) -> str:
+    return f"is {config!r}, must be models.config in the emptyDir the fetch step writes ({dest!r})"
+
+
 RULES: Mapping[str, ManifestRule] = {
     "image-pinned": image_pinned,
     "resources-bounded": resources_bounded,
@@ -238,6 +313,8 @@ RULES: Mapping[str, ManifestRule] = {
     "gpu-scheduling": gpu_scheduling,
     "no-literal-secrets": no_literal_secrets,
     "triton-delivery": triton_delivery,
+    "tfserving-probes": tfserving_probes,
+    "tfserving-delivery": tfserving_delivery,
 }
 
 

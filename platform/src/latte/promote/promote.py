@@ -10,8 +10,10 @@ from latte.promote.moves import MoveState, Outcome, Workspace, existing, open_mo
 from latte.promote.policy import Candidate, check_policy, human
 from latte.promote.release import release_path
 from latte.release import yamlfile
+from latte.release.devices import CHART_VALUES
 from latte.release.errors import ReleaseError
 from latte.release.routing import check_release
+from latte.release.runtime import runtime_problems
 
 __all__ = ["promote", "promotion_branch"]
 
@@ -53,6 +55,7 @@ def _move(ws: Workspace, target: str, source: str, approved_by: str) -> tuple[Mo
     if not release.id:
         raise PromoteError(f"{expected} has no release yet; run `latte release` first")
     _check_routing(release_path(expected), data)
+    _check_runtimes(ws, target, data)
     current_data, current = read_release(ws, target)
     move = Move(
         action="promote", target=target, source=expected, source_commit=ws.base_commit,
@@ -67,6 +70,20 @@ def _check_routing(where: str, data: bytes) -> None:
         check_release(where, yamlfile.plain(yamlfile.loads(data.decode("utf-8"), where)))
     except (ReleaseError, UnicodeDecodeError) as exc:
         raise PromoteError(str(exc)) from exc
+
+
+def _check_runtimes(ws: Workspace, target: str, data: bytes) -> None:
+    """Refuse to copy a ``tfserving`` model into an env that does not run TF Serving (its
+    ``tfServing.enabled``, chart default then the env's values.yaml, on the base commit)."""
+    doc = yamlfile.plain(yamlfile.loads(data.decode("utf-8"), release_path(target)))
+    enabled = False
+    for path in (CHART_VALUES, f"gitops/envs/{target}/values.yaml"):
+        text = ws.git.show(ws.base_commit, path)
+        values = yamlfile.plain(yamlfile.loads(text.decode("utf-8"), path)) if text else {}
+        found = (values.get("tfServing") or {}).get("enabled") if isinstance(values, dict) else None
+        enabled = bool(found) if found is not None else enabled
+    for key, message in runtime_problems(doc, enabled):
+        raise PromoteError(f"{release_path(target)}: {key}: {message}")
 
 
 def _check(ws: Workspace, move: Move) -> list[str]:

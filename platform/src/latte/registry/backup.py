@@ -23,6 +23,7 @@ from latte.registry.db import translate_db_errors
 from latte.registry.errors import InvalidInputError, RegistryError
 from latte.registry.registry import Registry, _now
 from latte.registry.schema import aliases, audit, models
+from latte.registry.values import ARTIFACT_PREFIX
 
 __all__ = ["BACKUP_FORMAT", "backup_registry", "restore_registry"]
 
@@ -39,7 +40,7 @@ def backup_registry(registry: Registry, dest: Path) -> int:
     try:
         document = _snapshot(registry)
         target = folder_store(staging / "artifacts")
-        for digest in sorted({v["digest"] for v in document["versions"]}):
+        for digest in _trees(document):
             copy_tree(registry.store, target, digest)
         (staging / _METADATA).write_text(json.dumps(document, indent=1, sort_keys=True))
         if dest.exists():
@@ -49,6 +50,15 @@ def backup_registry(registry: Registry, dest: Path) -> int:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return len(document["versions"])
+
+
+def _trees(document: dict[str, Any]) -> list[str]:
+    """Every tree the versions reference: the main one and extras (lineage ``artifact.*``)."""
+    found = {v["digest"] for v in document["versions"]}
+    for version in document["versions"]:
+        lineage = version.get("lineage") or {}
+        found |= {d for k, d in lineage.items() if k.startswith(ARTIFACT_PREFIX)}
+    return sorted(found)
 
 
 def _snapshot(registry: Registry) -> dict[str, Any]:
@@ -76,7 +86,7 @@ def restore_registry(registry: Registry, source: Path) -> int:
             "holds models; point registry_url and artifact_store_url at new, empty stores"
         )
     backup_store = folder_store(source / "artifacts")
-    for digest in sorted({v["digest"] for v in document["versions"]}):
+    for digest in _trees(document):
         copy_tree(backup_store, registry.store, digest)
     with translate_db_errors(registry.engine), registry.engine.begin() as connection:
         _insert_all(registry, connection, document)

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from latte.config import Settings
 
 __all__ = [
+    "EXTRA_KINDS",
     "BuiltTarget",
+    "build_extras",
     "build_record",
     "git_commit",
     "model_build_keys",
@@ -38,6 +40,9 @@ _LINEAGE_TABLES = {
 }
 # nested tables of numbers that are worth keeping as metrics beside "metrics"
 _METRIC_TABLES = ("metrics", "latency")
+# metrics.json "exports" kinds registered as extra trees of the version (the "onnx" export is
+# the main tree): the SavedModel that TF Serving loads
+EXTRA_KINDS = ("saved_model",)
 
 
 class BuiltTarget(Protocol):
@@ -71,11 +76,21 @@ def register_build(
         extra.update(lineage or {})
         if build_keys and name in build_keys:
             extra["build_key"] = build_keys[name]
+    extras = {
+        path.parent.name: build_extras(path, build) for path in BuildLayout(build).all_metrics()
+    }
     owned = registry is None
     active = registry if registry is not None else open_registry(settings, actor="latte build")
     try:
         return [
-            active.register(name, tree, metrics=metrics, lineage=found, expected_digest=expected)
+            active.register(
+                name,
+                tree,
+                metrics=metrics,
+                lineage=found,
+                expected_digest=expected,
+                extras=extras[name],
+            )
             for name, tree, metrics, found, expected in records
         ]
     finally:
@@ -100,6 +115,34 @@ def build_record(
     for table in _METRIC_TABLES:
         metrics.update(_numbers(data.get(table), "" if table == "metrics" else f"{table}."))
     return name, tree, metrics, _lineage(data), expected
+
+
+def build_extras(metrics_file: Path, build: Path) -> dict[str, tuple[Path, str | None]]:
+    """The extra trees one model's metrics.json lists under ``exports`` (kind -> (folder
+    below ``build``, digest the build recorded)), e.g. ``saved_model`` -> tf-serving/tumor."""
+    exports = read_build_report(metrics_file, "rebuild it").exports or ()
+    found: dict[str, tuple[Path, str | None]] = {}
+    for entry in exports:
+        kind, relative, digest = entry.get("kind"), entry.get("path"), entry.get("digest")
+        if kind not in EXTRA_KINDS:
+            continue
+        folder = build / str(relative)
+        if (
+            not isinstance(relative, str)
+            or PurePosixPath(relative).is_absolute()
+            or (".." in PurePosixPath(relative).parts)
+        ):
+            raise InvalidInputError(
+                f"{metrics_file}: exports {kind} path {relative!r} must be a folder below "
+                f"{build}; rebuild it"
+            )
+        if not folder.is_dir():
+            raise InvalidInputError(
+                f"{metrics_file} lists a {kind} export at {folder}, which is missing; "
+                "rebuild it with 'latte build'"
+            )
+        found[str(kind)] = (folder, str(digest) if isinstance(digest, str) else None)
+    return found
 
 
 def read_build_report(path: Path, fix: str) -> BuildReport:

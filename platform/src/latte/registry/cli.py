@@ -76,11 +76,22 @@ def register(subparsers: Any) -> None:
         ("selectors", {"nargs": "*", "metavar": "SELECTOR"}),
     )
     fetch = commands.add_parser(
-        "fetch", help="deliver a release's routed versions into a Triton repository (no database)"
+        "fetch",
+        help="deliver a release's routed versions into a Triton (or TF Serving) model folder "
+        "(no database)",
     )
     fetch.add_argument("--release", type=Path, required=True, help="release.yaml (models+routing)")
     fetch.add_argument("--dest", type=Path, required=True, help="the model repository folder")
-    fetch.add_argument("--instance-kind", choices=("cpu", "gpu"), required=True)
+    fetch.add_argument(
+        "--instance-kind", choices=("cpu", "gpu"), help="Triton's instance kind (triton only)"
+    )
+    fetch.add_argument(
+        "--runtime",
+        choices=("triton", "tfserving"),
+        default="triton",
+        help="which server the folder is for: triton (every model's Triton tree, default) or "
+        "tfserving (the SavedModels of the models whose runtime is tfserving, + models.config)",
+    )
     fetch.set_defaults(handler=_fetch)
     _add(
         commands,
@@ -246,20 +257,30 @@ def _export(registry: Registry, args: argparse.Namespace) -> int:
 
 def _fetch(args: argparse.Namespace, settings: Settings) -> int:
     """Only the artifact store is opened: the Triton pod's init container has no database."""
-    from latte.deliver import fetch_release, read_plan
+    from latte.deliver import fetch_release, fetch_saved_models, read_plan
+    from latte.deliver.fetch import MODEL_CONFIG
     from latte.registry.artifacts import open_store
 
     if args.artifact_store_url:
         settings = dataclasses.replace(settings, artifact_store_url=args.artifact_store_url)
-    plan = read_plan(args.release)
+    tfserving = args.runtime == "tfserving"
+    if not tfserving and args.instance_kind is None:
+        raise InvalidInputError("--instance-kind cpu|gpu is required for --runtime triton")
+    plan = read_plan(args.release, args.runtime)
     store = open_store(settings.artifact_store_url, settings)
-    result = fetch_release(
-        store, plan, args.dest, instance_kind=args.instance_kind, guards=[Path.cwd()]
-    )
+    if tfserving:
+        result = fetch_saved_models(store, plan, args.dest, guards=[Path.cwd()])
+    else:
+        result = fetch_release(
+            store, plan, args.dest, instance_kind=args.instance_kind, guards=[Path.cwd()]
+        )
     for model in result.models:
         for version, digest in model.versions:
             print(f"fetched {model.name} version {version} ({digest}) verified")
-    print(f"model repository: {result.destination} (instance kind {result.instance_kind})")
+    if tfserving:
+        print(f"TF Serving models: {result.destination} (--model_config_file {MODEL_CONFIG})")
+    else:
+        print(f"model repository: {result.destination} (instance kind {result.instance_kind})")
     return 0
 
 

@@ -18,10 +18,11 @@ from latte.registry import _queries as q
 from latte.registry.artifacts import ArtifactStore, open_store
 from latte.registry.blobs import download_tree, has_tree, upload_tree
 from latte.registry.db import database_url, make_engine, migrate, translate_db_errors
-from latte.registry.digest import check_digest, hash_tree
+from latte.registry.digest import Manifest, check_digest, hash_tree
 from latte.registry.errors import BlockedError, IntegrityError, InvalidInputError, NotFoundError
 from latte.registry.schema import aliases, models, versions
 from latte.registry.values import (
+    ARTIFACT_PREFIX,
     AuditEntry,
     ModelVersion,
     Selector,
@@ -91,23 +92,40 @@ class Registry:
         metrics: Mapping[str, Any] | None = None,
         lineage: Mapping[str, Any] | None = None,
         expected_digest: str | None = None,
+        extras: Mapping[str, tuple[Path, str | None]] | None = None,
     ) -> ModelVersion:
-        """Store the tree and record a new version; the same digest returns the existing one."""
+        """Store the tree and record a new version; the same digest returns the existing one.
+
+        ``extras`` are further trees of the same version (kind -> (folder, expected digest)),
+        e.g. ``saved_model`` for TF Serving: each is stored content-addressed like the main
+        tree, its digest recorded as lineage ``artifact.<kind>`` (``ModelVersion.artifacts``).
+        """
         check_name(name)
         metric_map, lineage_map = clean_metrics(metrics), clean_lineage(lineage)
+        if any(key.startswith(ARTIFACT_PREFIX) for key in lineage_map):
+            raise InvalidInputError(
+                f"lineage keys starting with {ARTIFACT_PREFIX!r} are the registry's own; "
+                "register extra trees with extras= instead"
+            )
         if expected_digest is not None:
             check_digest(expected_digest)
-        manifest = hash_tree(Path(artifact_dir))
-        if expected_digest is not None and expected_digest != manifest.digest:
-            raise IntegrityError(
-                f"{artifact_dir} has digest {manifest.digest}, expected {expected_digest}; "
-                "the artifacts changed after the build: rebuild the model"
-            )
+        manifest = _checked_manifest(Path(artifact_dir), expected_digest)
+        extra_manifests = {
+            kind: (Path(folder), _checked_manifest(Path(folder), want))
+            for kind, (folder, want) in sorted((extras or {}).items())
+        }
+        lineage_map.update(
+            {f"{ARTIFACT_PREFIX}{kind}": m.digest for kind, (_, m) in extra_manifests.items()}
+        )
         existing = self.find(name, manifest.digest)
         if existing is not None:
-            if not has_tree(self.store, manifest.digest):  # heal a store that lost the tree
-                upload_tree(self.store, Path(artifact_dir), manifest)
+            # heal a store that lost a tree; the version's recorded trees stay what they were
+            for folder, tree in [(Path(artifact_dir), manifest), *extra_manifests.values()]:
+                if not has_tree(self.store, tree.digest):
+                    upload_tree(self.store, folder, tree)
             return existing
+        for folder, tree in extra_manifests.values():
+            upload_tree(self.store, folder, tree)
         upload_tree(self.store, Path(artifact_dir), manifest)
         if self._on_uploaded is not None:
             self._on_uploaded(manifest.digest)
@@ -279,13 +297,30 @@ class Registry:
 
     # -- artifacts -----------------------------------------------------------------------
 
-    def fetch(self, name: str, version: int, dest: Path) -> Path:
-        """A verified copy of the version's tree at ``dest`` (which must not exist yet)."""
+    def fetch(self, name: str, version: int, dest: Path, *, artifact: str | None = None) -> Path:
+        """A verified copy of the version's tree (or of its extra tree ``artifact``, e.g.
+        ``saved_model``) at ``dest`` (which must not exist yet)."""
         target = self.get(name, version)
         if dest.exists():
             raise InvalidInputError(f"{dest} already exists; pick a new folder to fetch into")
-        download_tree(self.store, target.digest, dest)
+        digest = target.digest if artifact is None else target.artifacts.get(artifact)
+        if digest is None:
+            raise NotFoundError(
+                f"{name} version {version} has no {artifact} artifact (it has "
+                f"{', '.join(sorted(target.artifacts)) or 'none'}); rebuild it with 'latte build'"
+            )
+        download_tree(self.store, digest, dest)
         return dest
+
+
+def _checked_manifest(folder: Path, expected: str | None) -> Manifest:
+    manifest = hash_tree(folder)
+    if expected is not None and check_digest(expected) != manifest.digest:
+        raise IntegrityError(
+            f"{folder} has digest {manifest.digest}, expected {expected}; "
+            "the artifacts changed after the build: rebuild the model"
+        )
+    return manifest
 
 
 def open_registry(

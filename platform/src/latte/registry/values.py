@@ -12,6 +12,7 @@ from typing import Any
 from latte.registry.errors import InvalidInputError
 
 __all__ = [
+    "ARTIFACT_PREFIX",
     "AuditEntry",
     "ModelVersion",
     "Selector",
@@ -31,6 +32,8 @@ _ALIAS = re.compile(r"^(?:[a-z0-9][a-z0-9_-]{0,62}:)?[a-z][a-z0-9_-]{0,62}$")
 # ASCII digits only (str.isdigit and int() also take '²' and '①'); 18 digits fit a SQL BIGINT.
 _VERSION = re.compile(r"[0-9]{1,18}")
 _DIGITS = re.compile(r"[0-9]+")
+# lineage keys naming a version's extra trees: "artifact.saved_model" -> "sha256:..."
+ARTIFACT_PREFIX = "artifact."
 
 
 def parse_version(text: str) -> int:
@@ -145,6 +148,13 @@ class ModelVersion:
     @property
     def blocked(self) -> bool:
         return self.blocked_reason is not None
+
+    @property
+    def artifacts(self) -> dict[str, str]:
+        """Extra trees registered with this version (kind -> digest), e.g. ``saved_model``:
+        the TF Serving SavedModel beside the Triton tree that :attr:`digest` names."""
+        size = len(ARTIFACT_PREFIX)
+        return {k[size:]: v for k, v in self.lineage.items() if k.startswith(ARTIFACT_PREFIX)}
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

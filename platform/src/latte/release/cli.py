@@ -6,17 +6,24 @@ import argparse
 import datetime as dt
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from latte.release.canary import resolve_canary
-from latte.release.content import build_content
-from latte.release.devices import check_devices, gpu_enabled
+from latte.release.content import Canary, build_content
+from latte.release.devices import check_devices, env_setting, gpu_enabled
 from latte.release.errors import GateFailedError, ReleaseError
 from latte.release.gates import GateInputs, evaluate_gates
 from latte.release.inputs import BuiltModel, point_current, read_bench, read_builds, resolve_models
 from latte.release.routing import check_release, served
+from latte.release.runtime import (
+    TFSERVING,
+    choose_runtimes,
+    parse_runtime,
+    runtime_problems,
+    saved_model_pins,
+)
 from latte.release.schema import check_against_chart
 from latte.release.source import ENVS_PATH, read_source
 from latte.release.writer import CurrentRelease, ReleaseOutcome, write_release
@@ -69,7 +76,23 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="also mirror every request to the new version (alone: weight 0, mirror only)",
     )
+    parser.add_argument(
+        "--runtime",
+        type=_runtime,
+        action="append",
+        default=[],
+        metavar="MODEL=RUNTIME",
+        help="serve MODEL with RUNTIME (triton or tfserving; repeatable). Default: what the "
+        "env's release says, else triton. tfserving pins the model's SavedModel artifact",
+    )
     parser.set_defaults(handler=_handle)
+
+
+def _runtime(text: str) -> tuple[str, str]:
+    try:
+        return parse_runtime(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _percent(text: str) -> int:
@@ -90,6 +113,7 @@ def _handle(args: argparse.Namespace, settings: Settings) -> int:
     outcome = release(
         settings, env=args.env, gateway_image=args.gateway_image,
         gateway_digest=args.gateway_digest, canary=canary, shadow=args.shadow,
+        runtimes=dict(args.runtime),
     )  # fmt: skip
     print(describe(outcome, settings))
     return 0
@@ -103,13 +127,15 @@ def release(
     gateway_digest: str = "",
     canary: int | None = None,
     shadow: bool = False,
+    runtimes: Mapping[str, str] | None = None,
     registry: Callable[[Settings], Any] | None = None,
     now: dt.datetime | None = None,
 ) -> ReleaseOutcome:
     """Check the gates for the source commit, then write the env's release (if it changed).
 
     ``canary`` (a percent; 0 with ``shadow``) keeps each model's stable version beside the new
-    one. Every refusal happens before anything is written (files or registry aliases).
+    one. ``runtimes`` (model -> triton|tfserving) overrides what the env's release says.
+    Every refusal happens before anything is written (files or registry aliases).
     """
     env_dir = settings.root / ENVS_PATH / env
     if not env_dir.is_dir():
@@ -139,9 +165,15 @@ def release(
     with _open(settings, registry) as lookup:
         models = resolve_models(builds, lookup, env)
         plan = None
+        current = _current(env_dir)
         if canary is not None:
-            current = _current(env_dir)
             plan = resolve_canary(current, where, models, lookup, percent=canary, shadow=shadow)
+        chosen = choose_runtimes([m.name for m in models], runtimes or {}, current)
+        saved = {
+            m.name: saved_model_pins(m.name, _released_versions(m, plan), lookup)
+            for m in models
+            if chosen[m.name] == TFSERVING
+        }
         content = build_content(
             commit=source.sha,
             gates=["tests", "security", "quality", "slo"],
@@ -149,12 +181,27 @@ def release(
             benches=benches,
             images=_images(env_dir, source.sha, gateway_image, gateway_digest),
             canary=plan,
+            runtimes=chosen,
+            saved_models=saved,
         )
         check_against_chart(settings.root, content)
         check_release(where, content)
+        _check_runtimes(settings.root, env, where, content)
         _check_devices(settings.root, env, models, lookup)
         point_current(models, lookup, env)
     return write_release(env_dir, content, now=now or dt.datetime.now(dt.UTC))
+
+
+def _released_versions(model: BuiltModel, plan: Canary | None) -> list[int]:
+    if plan is None:
+        return [model.version]
+    return sorted({model.version, plan.stable[model.name][0]})
+
+
+def _check_runtimes(root: Path, env: str, where: str, content: Mapping[str, Any]) -> None:
+    enabled, _ = env_setting(root, env, ("tfServing", "enabled"), False)
+    for key, message in runtime_problems(content, bool(enabled)):
+        raise ReleaseError(f"{where}: {key}: {message}")
 
 
 def _current(env_dir: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from latte.release.inputs import BuiltModel, load_bench_report
 from latte.release.routing import STICKY_HEADER, canary_route, full_route
+from latte.release.runtime import DEFAULT_RUNTIME, SAVED_MODELS_KEY
 from latte.releasefile import GateState
 
 __all__ = ["STICKY_HEADER", "Canary", "bench_entries", "build_content", "next_release_id"]
@@ -38,18 +39,27 @@ def build_content(
     benches: Mapping[str, Path],
     images: Mapping[str, Mapping[str, str]],
     canary: Canary | None = None,
+    runtimes: Mapping[str, str] | None = None,
+    saved_models: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, Any]:
     """Everything the release file pins, except its id and creation time.
 
     Without ``canary`` every model cuts over fully to its new version; with it, each model
     keeps its stable version and the new one gets ``canary.percent``. ``models.<m>.artifacts``
-    holds the digest of every version the routing references.
+    holds the digest of every version the routing references; a model whose runtime (from
+    ``runtimes``, default triton) is not Triton also gets ``runtime``, and ``saved_models``
+    (model -> version -> SavedModel digest) becomes ``models.<m>.savedModels``.
     """
     bench, capacity = bench_entries(benches)
     routes = {m.name: _route(m, canary) for m in models}
     return {
         "release": {"commit": commit, "gates": dict.fromkeys(gates, GateState.PASSED.value)},
-        "models": {m.name: _model(m, canary) for m in models},
+        "models": {
+            m.name: _with_runtime(
+                _model(m, canary), (runtimes or {}).get(m.name), (saved_models or {}).get(m.name)
+            )
+            for m in models
+        },
         "images": {name: dict(image) for name, image in images.items()},
         "routing": routes,
         "bench": bench,
@@ -70,6 +80,17 @@ def _model(model: BuiltModel, canary: Canary | None) -> dict[str, Any]:
         "aliases": list(model.aliases),
         "metrics": dict(model.metrics),
     }
+
+
+def _with_runtime(
+    entry: dict[str, Any], runtime: str | None, saved: Mapping[str, str] | None
+) -> dict[str, Any]:
+    # absent means triton: a Triton model's entry stays what releases always wrote
+    if runtime and runtime != DEFAULT_RUNTIME:
+        entry["runtime"] = runtime
+    if saved:
+        entry[SAVED_MODELS_KEY] = dict(sorted(saved.items(), key=lambda item: int(item[0])))
+    return entry
 
 
 def _route(model: BuiltModel, canary: Canary | None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from latte.release.errors import ReleaseError
 
-__all__ = ["check_devices", "gpu_enabled", "gpu_only_reason"]
+__all__ = ["check_devices", "env_setting", "gpu_enabled", "gpu_only_reason"]
 
 # config.pbtxt settings that only a GPU can honour, with what they mean in a message.
 _GPU_ONLY = (
@@ -34,18 +34,25 @@ def gpu_only_reason(config: str) -> str:
 def gpu_enabled(root: Path, env: str) -> tuple[bool, str]:
     """The env's ``triton.gpu.enabled`` (chart default, then the env's values.yaml) and the
     file that set it."""
+    found, where = env_setting(root, env, ("triton", "gpu", "enabled"), True)
+    return bool(found), where
+
+
+def env_setting(root: Path, env: str, keys: tuple[str, ...], default: Any) -> tuple[Any, str]:
+    """One setting as the env's chart sees it (chart default, then the env's values.yaml)
+    and the file that set it."""
     from latte.gitops.errors import GitopsError  # deferred: only releases need the gitops code
     from latte.gitops.values import load_values
 
-    found, where = True, CHART_VALUES
+    found, where = default, CHART_VALUES
     for label in (CHART_VALUES, f"gitops/envs/{env}/values.yaml"):
         try:
             data = load_values(root / label) if (root / label).is_file() else {}
         except GitopsError as exc:
             raise ReleaseError(str(exc)) from exc
-        value = _dig(data, ("triton", "gpu", "enabled"))
+        value = _dig(data, keys)
         if value is not None:
-            found, where = bool(value), label
+            found, where = value, label
     return found, where
 
 

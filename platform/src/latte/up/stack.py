@@ -72,6 +72,8 @@ def running(
     pods: Mapping[str, Pod], options: StackOptions, extras: Sequence[Extra] = ()
 ) -> Iterator[Stack]:
     """Start the environment's pods; stop all of them on exit or on any failure."""
+    if "tfserving" in pods:  # refused before anything starts: half an env would mislead
+        raise UpError(_NO_TFSERVING)
     triton_pod, gateway_pod = _pod(pods, "triton"), _pod(pods, "gateway")
     with contextlib.ExitStack() as stack:
         work = options.work_dir or Path(stack.enter_context(_tempdir()))
@@ -102,6 +104,13 @@ def running(
         for extra in extras:
             stack.enter_context(extra(running_stack))
         yield running_stack
+
+
+_NO_TFSERVING = (
+    "the rendered chart runs TF Serving (tfServing.enabled, a model with runtime tfserving), "
+    "which latte up cannot start: no tensorflow_model_server binary installs here; run the "
+    "env in a cluster, or release those models with --runtime MODEL=triton to try it locally"
+)
 
 
 def _pod(pods: Mapping[str, Pod], component: str) -> Pod:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import subprocess
 
 import pytest
@@ -12,6 +13,7 @@ from latte.config import load_settings
 from latte.registry import (
     IntegrityError,
     InvalidInputError,
+    NotFoundError,
     open_registry,
     register_build,
     tree_digest,
@@ -133,3 +135,73 @@ def test_a_build_run_adds_the_commit_and_the_action_key(settings, tmp_path):
 
 def test_outside_a_git_checkout_there_is_no_commit(tmp_path):
     assert git_commit(tmp_path / "nowhere") is None
+
+
+def _saved_model(root, name="tumor"):
+    folder = root / "build" / "tf-serving" / name
+    (folder / "1" / "variables").mkdir(parents=True)
+    (folder / "1" / "saved_model.pb").write_bytes(b"graph")
+    (folder / "1" / "variables" / "variables.index").write_bytes(b"index")
+    return folder
+
+
+def _exports(folder, digest):
+    return [{"kind": "onnx", "path": "model-repository/tumor"},
+            {"kind": "saved_model", "path": "tf-serving/tumor", "digest": digest}]  # fmt: skip
+
+
+def test_a_saved_model_export_is_registered_as_the_versions_own_tree(settings, tmp_path):
+    folder = _saved_model(tmp_path)
+    _build(tmp_path, "tumor", "b", exports=_exports(folder, tree_digest(folder)))
+    (version,) = register_build(settings)
+    assert version.artifacts == {"saved_model": tree_digest(folder)}
+    assert version.lineage["artifact.saved_model"] == tree_digest(folder)
+    with open_registry(settings) as registry:
+        fetched = registry.fetch("tumor", 1, tmp_path / "out", artifact="saved_model")
+        assert tree_digest(fetched) == tree_digest(folder)
+        assert (fetched / "1" / "saved_model.pb").read_bytes() == b"graph"
+        with pytest.raises(NotFoundError, match=r"has no onnx_fp16 artifact .it has saved_model"):
+            registry.fetch("tumor", 1, tmp_path / "other", artifact="onnx_fp16")
+
+
+def test_a_changed_or_missing_saved_model_is_refused(settings, tmp_path):
+    folder = _saved_model(tmp_path)
+    _build(tmp_path, "tumor", "b", exports=_exports(folder, "sha256:" + "0" * 64))
+    with pytest.raises(IntegrityError, match=r"tf-serving/tumor has digest .*expected sha256:0000"):
+        register_build(settings)
+    with open_registry(settings) as registry:
+        assert registry.models() == []  # nothing half-registered
+
+    shutil.rmtree(folder)
+    with pytest.raises(
+        InvalidInputError, match=r"lists a saved_model export at .* which is missing"
+    ):
+        register_build(settings)
+
+
+def test_artifact_lineage_keys_are_the_registrys_own(settings, tmp_path):
+    _build(tmp_path, "digits", "a")
+    with open_registry(settings) as registry, pytest.raises(InvalidInputError, match=r"artifact\."):
+        registry.register(
+            "digits", tmp_path / "build" / "model-repository" / "digits",
+            lineage={"artifact.saved_model": "sha256:" + "0" * 64},
+        )  # fmt: skip
+
+
+def test_backup_and_restore_carry_the_saved_model_tree(settings, tmp_path):
+    from latte.registry import backup_registry, restore_registry
+
+    folder = _saved_model(tmp_path)
+    _build(tmp_path, "tumor", "b", exports=_exports(folder, tree_digest(folder)))
+    register_build(settings)
+    with open_registry(settings) as registry:
+        backup_registry(registry, tmp_path / "backup")
+    fresh = dataclasses.replace(
+        settings,
+        registry_url=f"sqlite:///{tmp_path / 'new.db'}",
+        artifact_store_url=str(tmp_path / "new-artifacts"),
+    )
+    with open_registry(fresh) as registry:
+        restore_registry(registry, tmp_path / "backup")
+        fetched = registry.fetch("tumor", 1, tmp_path / "out", artifact="saved_model")
+    assert tree_digest(fetched) == tree_digest(folder)

@@ -107,3 +107,14 @@ def test_the_serving_table_names_route_weight_version_and_digest(tmp_path):
     text = format_rows(rows)
     assert text.splitlines()[0].split() == ["model", "route", "version", "digest"]
     assert f"digits  canary 10%  2        {two}" in text
+
+
+def test_an_env_with_tf_serving_is_refused_before_anything_starts(tmp_path):
+    from latte.up import StackOptions, running
+
+    tfserving = json.loads(json.dumps(TRITON).replace('"triton"', '"tfserving"'))
+    pods = _pods(TRITON, tfserving, CONFIG_MAP)
+    options = StackOptions(env="dev", store_env={}, work_dir=tmp_path / "work")
+    with pytest.raises(UpError, match=r"runs TF Serving .*no tensorflow_model_server binary"):
+        running(pods, options).__enter__()
+    assert not (tmp_path / "work").exists()
