@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 
@@ -255,6 +256,22 @@ def test_serve_refuses_a_model_on_tfserving_without_a_url_with_one_line(model_re
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "run on tfserving" in lines[0]
+
+
+def test_serve_exits_3_naming_the_model_tfserving_lacks(tmp_path):
+    with TfServingDouble({}) as lone:
+        result = subprocess.run(
+            [sys.executable, "-m", "latte_serving", "serve", "--model-repository",
+             str(tmp_path / "none"), "--tfserving-url", lone.url, "--model-runtime",
+             "tiny=tfserving", "--port", str(free_port())],
+            capture_output=True, text=True, timeout=60,
+            env={**os.environ, "LATTE_SERVING_DISCOVERY_TIMEOUT_S": "0"},
+        )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    failed = [line for line in result.stderr.splitlines() if "startup failed: " in line]
+    assert len(failed) == 1, result.stderr
+    assert "does not serve model 'tiny' (404: Could not find any versions" in failed[0]
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("value", ["tiny", "tiny=onnx", "=tfserving"])
