@@ -199,6 +199,9 @@ def _tensor_info(name: str, dtype: str, shape: list[int] | None) -> dict[str, An
 def _handler(double: TfServingDouble) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as TF Serving's REST server
+        # headers and body go out in two writes: without TCP_NODELAY each answer would wait
+        # for the client's delayed ACK (~40 ms)
+        disable_nagle_algorithm = True
 
         def handle(self) -> None:
             double.connections.add(self.connection)

@@ -206,6 +206,7 @@ def test_tfserving_down_is_a_503_naming_it(serve_gateway, double):
     assert response.status_code == 503
     assert f"TF Serving at {lone.url} is unreachable" in response.json()["error"]
     assert ready.status_code == 503
+    assert ready.json()["error"] == "not every routed model version is ready on the backend"
 
 
 def test_all_models_on_tfserving_need_no_repository(serve_gateway, double, tmp_path):

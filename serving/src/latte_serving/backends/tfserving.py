@@ -142,7 +142,7 @@ class TfServingBackend:
         try:
             response = await self._get(f"/v1/models/{model}/versions/{version}")
             return response.status == 200 and version in _available(json.loads(response.body))
-        except (OSError, EOFError, ValueError, AttributeError):
+        except (BackendError, ValueError):  # unreachable, or an answer that is not JSON
             return False
 
     async def infer(self, model: str, version: int, request: InferRequest) -> EncodedResponse:
