@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+from bench_gateway import _measure, binary_body, summarize  # the same load generator
 
 from latte_contracts.ports import free_port
 
@@ -42,80 +40,18 @@ def _direct_request() -> tuple[str, bytes, dict[str, str]]:
 
 
 def _gateway_request() -> tuple[str, bytes, dict[str, str]]:
-    raw = _ROW.tobytes()
-    header = json.dumps(
-        {
-            "inputs": [
-                {
-                    "name": "INPUT__0",
-                    "datatype": "FP32",
-                    "shape": [1, 4],
-                    "parameters": {"binary_data_size": len(raw)},
-                }
-            ],
-            "outputs": [{"name": "OUTPUT__0", "parameters": {"binary_data": True}}],
-        }
-    ).encode()
-    headers = {
-        "Content-Type": "application/octet-stream",
-        "Inference-Header-Content-Length": str(len(header)),
-    }
-    return "/v2/models/tiny/versions/1/infer", header + raw, headers
+    body, headers = binary_body("INPUT__0", _ROW.reshape(1, 4))  # as tritonclient sends it
+    return "/v2/models/tiny/versions/1/infer", body, headers
 
 
-def _load(port: int, request: tuple[str, bytes, dict[str, str]], threads: int, seconds: float):
-    """(requests, seconds, latencies, failures) of ``threads`` keep-alive clients."""
-    path, body, headers = request
-    latencies: list[list[float]] = [[] for _ in range(threads)]
-    failures = [0] * threads
-    stop = time.monotonic() + seconds
-
-    def worker(index: int) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        while time.monotonic() < stop:
-            started = time.perf_counter()
-            connection.request("POST", path, body, headers)
-            response = connection.getresponse()
-            response.read()
-            if response.status != 200:
-                failures[index] += 1
-            latencies[index].append(time.perf_counter() - started)
-        connection.close()
-
-    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
-    began = time.monotonic()
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    flat = [x for part in latencies for x in part]
-    return len(flat), time.monotonic() - began, flat, sum(failures)
-
-
-def _alternating(
-    ports: dict[str, int], threads: int, seconds: float
-) -> dict[str, dict[str, float]]:
+def _alternating(urls: dict[str, str], threads: int, seconds: float) -> dict[str, dict[str, float]]:
     """1-second rounds, direct and gateway in turn, so the machine's drifting load hits both."""
     requests = {"direct": _direct_request(), "gateway": _gateway_request()}
-    totals = {name: [0, 0.0, [], 0] for name in requests}
+    runs: dict[str, list[tuple[list[float], int, float, float]]] = {name: [] for name in requests}
     for _ in range(max(1, round(seconds))):
-        for name, request in requests.items():
-            count, elapsed, latencies, failures = _load(ports[name], request, threads, 1.0)
-            total = totals[name]
-            total[0] += count
-            total[1] += elapsed
-            total[2].extend(latencies)
-            total[3] += failures
-    summary = {}
-    for name, (count, elapsed, latencies, failures) in totals.items():
-        ordered = sorted(latencies)
-        summary[name] = {
-            "requests_per_s": count / elapsed,
-            "p50_ms": statistics.median(ordered) * 1000,
-            "p99_ms": ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000,
-            "failures": failures,
-        }
-    return summary
+        for name, (path, body, headers) in requests.items():
+            runs[name].append(_measure(urls[name], path, body, headers, threads, 1.0))
+    return {name: summarize(found) for name, found in runs.items()}
 
 
 def _wait(url: str, timeout: float = 60) -> None:
@@ -155,18 +91,18 @@ def main() -> None:
         with _process(gateway):
             _wait(f"http://127.0.0.1:{gateway_port}/v2/health/ready")
             rows = []
-            ports = {"direct": double_port, "gateway": gateway_port}
+            urls = {"direct": f"127.0.0.1:{double_port}", "gateway": f"127.0.0.1:{gateway_port}"}
             for threads in args.threads:
-                _load(gateway_port, _gateway_request(), threads, 1.0)  # warm-up
-                result = _alternating(ports, threads, args.seconds)
+                _alternating(urls, threads, 1.0)  # warm-up
+                result = _alternating(urls, threads, args.seconds)
                 rows.append((threads, result["direct"], result["gateway"]))
     print("threads  direct req/s  gateway req/s  ratio  direct p50 ms  gateway p50 ms  failures")
     for threads, direct, through in rows:
-        ratio = through["requests_per_s"] / direct["requests_per_s"]
+        ratio = through["throughput_rps"] / direct["throughput_rps"]
         print(
-            f"{threads:7d}  {direct['requests_per_s']:12.0f}  {through['requests_per_s']:13.0f}"
+            f"{threads:7d}  {direct['throughput_rps']:12.0f}  {through['throughput_rps']:13.0f}"
             f"  {ratio:5.2f}  {direct['p50_ms']:13.2f}  {through['p50_ms']:14.2f}"
-            f"  {direct['failures'] + through['failures']:8d}"
+            f"  {direct['errors'] + through['errors']:8.0f}"
         )
 
 

@@ -17,6 +17,7 @@ import sys
 import httpx
 import numpy as np
 import pytest
+from fuzz_strategies import infer_request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from serving_models import WEIGHTS
@@ -357,6 +358,26 @@ def test_fuzz_any_tfserving_answer_is_a_200_or_a_clear_502(serve_gateway, double
         assert response.status_code in expected, response.text
         if response.status_code != 200:
             assert response.json()["error"].startswith("TF Serving")
+
+    try:
+        check()
+    finally:
+        client.close()
+
+
+def test_fuzz_malformed_client_bodies_for_a_tfserving_model_never_get_a_5xx(serve_gateway, double):
+    server = _gateway(serve_gateway, double)
+    client = httpx.Client(base_url=f"http://{server.url}", timeout=30)
+
+    @settings(max_examples=80, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(case=infer_request())
+    def check(case):
+        body, headers = case
+        response = client.post("/v2/models/tiny/versions/1/infer", content=body, headers=headers)
+        assert response.status_code < 500, response.text
+        if response.status_code != 200:
+            assert response.json()["error"]
 
     try:
         check()
