@@ -169,7 +169,12 @@ def test_real_tfserving_round_trip(built, saved_model, serving_tests):
     from latte_serving.settings import GatewaySettings
 
     target = Path(os.environ["TFSERVING_MODEL_DIR"]) / "tumor"
-    shutil.copytree(built["build_dir"] / "tf-serving" / "tumor", target, dirs_exist_ok=True)
+    target.mkdir(parents=True, exist_ok=True)
+    for version in (built["build_dir"] / "tf-serving" / "tumor").iterdir():
+        # copied beside, then renamed: TF Serving must never see a half-copied version
+        partial = target / f".{version.name}.partial"
+        shutil.copytree(version, partial)
+        partial.replace(target / version.name)
     deadline = time.monotonic() + 120
     with httpx.Client(base_url=_REAL_URL, timeout=5) as client:
         while True:  # TF Serving polls its model folder and loads new versions by itself
