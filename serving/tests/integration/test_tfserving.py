@@ -124,6 +124,21 @@ def test_protocol_level_tritonclient_calls_a_tfserving_model_unchanged(
         assert _metric(http, 'latte_gateway_requests_total{code="200",model="tiny"') == 2
 
 
+def test_protocol_level_a_large_batch_is_translated_off_the_event_loop(serve_gateway, double):
+    import tritonclient.http as httpclient
+
+    server = _gateway(serve_gateway, double)
+    x = np.random.default_rng(7).random((20_000, 4), dtype=np.float32)  # 80,000 elements
+    client = httpclient.InferenceServerClient(url=server.url, network_timeout=60)
+    try:
+        request = httpclient.InferInput("INPUT__0", list(x.shape), "FP32")
+        request.set_data_from_numpy(x)
+        answer = client.infer("tiny", [request], model_version="2")
+    finally:
+        client.close()
+    np.testing.assert_allclose(answer.as_numpy("OUTPUT__0"), x @ (WEIGHTS * 2), rtol=1e-6)
+
+
 def test_protocol_level_a_failing_tfserving_canary_falls_back_to_stable(
     serve_gateway, double, tmp_path
 ):

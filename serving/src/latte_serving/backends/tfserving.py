@@ -10,6 +10,7 @@ nothing but the URL crosses from the release to the gateway.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -49,6 +50,9 @@ _TF_TYPES = {
 # TF Serving has no max batch size: a leading -1 takes any count, and the gateway's element
 # bound (max_request_elements) is what limits a request.
 _ANY_BATCH = 2**31 - 1
+# up to this many input elements (or answer bytes) the JSON work stays on the event loop
+_INLINE_ELEMENTS = 64 * 1024
+_INLINE_BYTES = 1024 * 1024
 
 
 class TfServingBackend:
@@ -66,7 +70,6 @@ class TfServingBackend:
         models: Iterable[str],
         *,
         expected: Mapping[str, ModelSpec] | None = None,
-        timeout: float = 10.0,
         max_idle: int = 64,
     ) -> None:
         host, port = host_port(url, "TF Serving", "http://127.0.0.1:8501")
@@ -74,7 +77,6 @@ class TfServingBackend:
         self.models = tuple(models)
         # the repository's copy of a model, when it has one: the signature must match it
         self.expected = dict(expected or {})
-        self.timeout = timeout
         self.specs: dict[str, ModelSpec] = {}
         self._pool = HttpPool(host, port, max_idle=max_idle)
 
@@ -93,9 +95,8 @@ class TfServingBackend:
                 "Serving URL is set; set LATTE_SERVING_TFSERVING_URL, e.g. http://127.0.0.1:8501"
             )
         expected = {name: models[name] for name in names if name in models}
-        return cls(
-            settings.tfserving_url, names, expected=expected, timeout=settings.request_timeout_s
-        )
+        # the gateway bounds each call by its request/canary timeouts
+        return cls(settings.tfserving_url, names, expected=expected)
 
     async def start(self) -> None:
         """Connections open on first use; the specs come from :meth:`discover`."""
@@ -152,24 +153,33 @@ class TfServingBackend:
                 f"model {model} was not discovered on TF Serving", "not_loaded", status_code=503
             )
         inputs = decode_inputs(spec, request)
-        body = json.dumps(
-            {"signature_name": SIGNATURE, "inputs": {k: v.tolist() for k, v in inputs.items()}},
-            separators=(",", ":"),
-        ).encode()
+        # JSON of a large tensor takes long enough to stall every other request on the loop
+        large = sum(array.size for array in inputs.values()) > _INLINE_ELEMENTS
+        body = await asyncio.to_thread(_predict_body, inputs) if large else _predict_body(inputs)
         path = f"/v1/models/{model}/versions/{version}:predict"
         headers = {"Content-Type": "application/json"}
         try:
             response = await self._pool.request("POST", path, body, headers)
         except (OSError, EOFError) as exc:
             raise _unreachable(self.url, exc) from exc
-        outputs = _outputs(response, spec, version)
-        return encode_response(model, version, request, outputs)
+        if large or len(response.body) > _INLINE_BYTES:
+            outputs = await asyncio.to_thread(_outputs, response, spec, version)
+            return await asyncio.to_thread(encode_response, model, version, request, outputs)
+        return encode_response(model, version, request, _outputs(response, spec, version))
 
     async def _get(self, path: str) -> HttpResponse:
         try:
             return await self._pool.request("GET", path)
         except (OSError, EOFError) as exc:
             raise _unreachable(self.url, exc) from exc
+
+
+def _predict_body(inputs: Mapping[str, np.ndarray[Any, Any]]) -> bytes:
+    """TF Serving's columnar predict request for the ``serving_default`` signature."""
+    columns = {name: array.tolist() for name, array in inputs.items()}
+    return json.dumps(
+        {"signature_name": SIGNATURE, "inputs": columns}, separators=(",", ":")
+    ).encode()
 
 
 def _unreachable(url: str, exc: BaseException) -> BackendError:
