@@ -29,7 +29,12 @@ from latte_serving._monitor_metrics import MonitorMetrics
 from latte_serving._monitor_routes import add_monitor_routes
 from latte_serving._reload import watch_routing
 from latte_serving._repository_routes import add_repository_routes
-from latte_serving.backends import create_backend, discoverers, onnx_models
+from latte_serving.backends import (
+    TfServingBackend,
+    create_backend,
+    discoverers,
+    onnx_models,
+)
 from latte_serving.errors import BackendError, InvalidRequestError, ServingError
 from latte_serving.gateway import Gateway
 from latte_serving.metrics import GatewayMetrics
@@ -151,6 +156,8 @@ def _lifespan(
             try:
                 models = {} if discover_triton else dict(gateway.models)
                 for source in sources:  # TF Serving last: its specs win for its models
+                    if isinstance(source, TfServingBackend):
+                        source.expect(models)  # clients keep the tensors Triton declared
                     timeout = settings.discovery_timeout_s
                     models.update(await discover_models(source, timeout_s=timeout))
                 gateway.configure(models, load_routing(routing_file, models))

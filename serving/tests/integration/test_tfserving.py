@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from fuzz_strategies import infer_request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from serving_models import WEIGHTS
+from serving_servers import ServerThread
 from tfserving_double import ServedModel, TfServingDouble
 
 from latte_contracts.ports import free_port
@@ -240,8 +242,10 @@ def test_all_models_on_tfserving_need_no_repository(serve_gateway, double, tmp_p
 
 def test_triton_and_tfserving_models_side_by_side(triton_server, serve_gateway, double, tmp_path):
     routing = "models:\n  tiny: {stable: 1, weights: {1: 0, 2: 100}}\n"
+    # the Kubernetes case: no repository, the models are learned from Triton and TF Serving
     server = _gateway(serve_gateway, double, tmp_path, routing, backend="triton",
-                      triton_url=triton_server.http_url)  # fmt: skip
+                      triton_url=triton_server.http_url,
+                      model_repository=tmp_path / "absent")  # fmt: skip
     plain = {"inputs": [{"name": "X", "datatype": "INT64", "shape": [2, 2], "data": [1, 2, 3, 4]}]}
     with httpx.Client(base_url=f"http://{server.url}") as client:
         assert client.get("/admin/routing").json()["backend"] == "triton+tfserving"
@@ -252,6 +256,23 @@ def test_triton_and_tfserving_models_side_by_side(triton_server, serve_gateway, 
     assert on_triton.json()["outputs"][0]["data"] == [2, 4, 6, 8]
     assert on_tfserving.status_code == 200, on_tfserving.text
     assert on_tfserving.json()["outputs"][0]["data"][0] == pytest.approx(12.0)  # v2 = x2
+
+
+# uvicorn ends its thread with SystemExit(3) when the startup fails, as the CLI then exits 3
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_without_a_repository_the_signature_is_checked_against_triton(
+    triton_server, tmp_path, caplog
+):
+    renamed = ServedModel({"x": TINY_IN["INPUT__0"]}, TINY_OUT, _broken)
+    with TfServingDouble({"tiny": {1: renamed}}) as lone:
+        settings = GatewaySettings(
+            model_repository=tmp_path / "absent", triton_url=triton_server.http_url,
+            tfserving_url=lone.url, model_runtimes="tiny=tfserving", discovery_timeout_s=0,
+        )  # fmt: skip
+        with caplog.at_level(logging.ERROR), pytest.raises(RuntimeError, match="did not start"):
+            ServerThread(create_app(settings), settings).__enter__()
+    assert "signature of 'tiny' has no input 'INPUT__0' (it has x)" in caplog.text
+    assert f"its Triton config (triton {triton_server.http_url} model tiny)" in caplog.text
 
 
 # --- startup: each misconfiguration is one clear line ---------------------------------------

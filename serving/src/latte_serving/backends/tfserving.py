@@ -98,6 +98,13 @@ class TfServingBackend:
         # the gateway bounds each call by its request/canary timeouts
         return cls(settings.tfserving_url, names, expected=expected)
 
+    def expect(self, specs: Mapping[str, ModelSpec]) -> None:
+        """Check the signatures against these specs too (e.g. learned from Triton), where the
+        repository gave none."""
+        for name in self.models:
+            if name in specs and name not in self.expected:
+                self.expected[name] = specs[name]
+
     async def start(self) -> None:
         """Connections open on first use; the specs come from :meth:`discover`."""
 
@@ -287,13 +294,21 @@ def _check_expected(served: ModelSpec, expected: ModelSpec) -> None:
                 raise ConfigFileError(
                     f"TF Serving's {SIGNATURE} signature of {served.name!r} has no {kind} "
                     f"{tensor.name!r} (it has {', '.join(by_name)}), which "
-                    f"{expected.path / 'config.pbtxt'} declares; re-export the SavedModel"
+                    f"its Triton config ({_config_source(expected)}) declares; re-export the "
+                    "SavedModel"
                 )
             if got.datatype != tensor.datatype:
                 raise ConfigFileError(
                     f"TF Serving's {kind} {tensor.name!r} of {served.name!r} is "
-                    f"{got.datatype}; {expected.path / 'config.pbtxt'} declares {tensor.datatype}"
+                    f"{got.datatype}; its Triton config ({_config_source(expected)}) declares "
+                    f"{tensor.datatype}"
                 )
+
+
+def _config_source(spec: ModelSpec) -> str:
+    """Where a Triton spec came from: a repository folder's config.pbtxt, or Triton itself."""
+    config = spec.path / "config.pbtxt"
+    return str(config) if config.is_file() else str(spec.path)
 
 
 def _outputs(
