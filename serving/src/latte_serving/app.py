@@ -29,12 +29,17 @@ from latte_serving._monitor_metrics import MonitorMetrics
 from latte_serving._monitor_routes import add_monitor_routes
 from latte_serving._reload import watch_routing
 from latte_serving._repository_routes import add_repository_routes
-from latte_serving.backends import TritonBackend, create_backend, onnx_models
+from latte_serving.backends import (
+    TfServingBackend,
+    create_backend,
+    discoverers,
+    onnx_models,
+)
 from latte_serving.errors import BackendError, InvalidRequestError, ServingError
 from latte_serving.gateway import Gateway
 from latte_serving.metrics import GatewayMetrics
 from latte_serving.monitoring import Monitor, load_monitoring
-from latte_serving.repository import load_repository
+from latte_serving.repository import ModelSpec, load_repository
 from latte_serving.routing import RoutingTable, load_routing
 from latte_serving.security import KeyChecker
 from latte_serving.settings import GatewaySettings
@@ -51,14 +56,19 @@ def create_app(settings: GatewaySettings, *, liveness: Callable[[], bool] | None
     backend); a triton-backed gateway without one asks Triton at startup. ``liveness``
     (e.g. the supervisor of a child Triton) turns ``/v2/health/live`` false when it says so.
     """
-    has_repository = settings.model_repository.is_dir() or settings.resolved_backend() == "local"
+    local = settings.resolved_backend() == "local"
+    on_tfserving = settings.tfserving_models()
+    # the local backend needs the repository, unless TF Serving answers for every model
+    has_repository = settings.model_repository.is_dir() or (local and not on_tfserving)
     models = load_repository(settings.model_repository) if has_repository else {}
-    if settings.resolved_backend() == "local":
-        models = onnx_models(models)
+    if local:
+        models = _local_models(models, on_tfserving)
     metrics = GatewayMetrics.create()
+    # routes wait for the models learned at startup (Triton without a repository, TF Serving)
+    routed_now = has_repository and not on_tfserving
     gateway = Gateway(
         models,
-        load_routing(settings.routing_file, models) if has_repository else RoutingTable({}),
+        load_routing(settings.routing_file, models) if routed_now else RoutingTable({}),
         create_backend(settings, models, _batch_observer(metrics)),
         metrics,
         request_timeout_s=settings.request_timeout_s,
@@ -68,7 +78,7 @@ def create_app(settings: GatewaySettings, *, liveness: Callable[[], bool] | None
         max_elements=settings.max_request_elements,
     )
     monitor = _monitor(settings, gateway)
-    lifespan = _lifespan(gateway, settings, discover=not has_repository, monitor=monitor)
+    lifespan = _lifespan(gateway, settings, discover_triton=not has_repository, monitor=monitor)
     app = FastAPI(title="latte gateway", version=__version__, lifespan=lifespan, **_no_telemetry())
     app.state.gateway = gateway
     app.state.settings = settings
@@ -91,6 +101,16 @@ def create_app(settings: GatewaySettings, *, liveness: Callable[[], bool] | None
     if monitor is not None:
         add_monitor_routes(app, monitor)
     return app
+
+
+def _local_models(
+    models: dict[str, ModelSpec], on_tfserving: tuple[str, ...]
+) -> dict[str, ModelSpec]:
+    """The repository's ONNX models for the local backend, beside those TF Serving answers
+    for (kept, so TF Serving's signature is checked against their config)."""
+    own = {name: spec for name, spec in models.items() if name not in on_tfserving}
+    served = onnx_models(own) if own or not on_tfserving else {}
+    return {**served, **{name: models[name] for name in on_tfserving if name in models}}
 
 
 def _monitor(settings: GatewaySettings, gateway: Gateway) -> Monitor | None:
@@ -124,18 +144,22 @@ def _batch_observer(metrics: GatewayMetrics) -> Callable[[str, int, Any], None]:
 
 
 def _lifespan(
-    gateway: Gateway, settings: GatewaySettings, *, discover: bool, monitor: Monitor | None
+    gateway: Gateway, settings: GatewaySettings, *, discover_triton: bool, monitor: Monitor | None
 ) -> Any:
     routing_file = settings.routing_file
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await gateway.backend.start()
-        if discover:
-            assert isinstance(gateway.backend, TritonBackend)
+        sources = discoverers(gateway.backend, triton=discover_triton)
+        if sources:
             try:
-                timeout = settings.discovery_timeout_s
-                models = await discover_models(gateway.backend, timeout_s=timeout)
+                models = {} if discover_triton else dict(gateway.models)
+                for source in sources:  # TF Serving last: its specs win for its models
+                    if isinstance(source, TfServingBackend):
+                        source.expect(models)  # clients keep the tensors Triton declared
+                    timeout = settings.discovery_timeout_s
+                    models.update(await discover_models(source, timeout_s=timeout))
                 gateway.configure(models, load_routing(routing_file, models))
                 if monitor is not None:
                     monitor.configure(gateway.models, gateway.routing)

@@ -28,6 +28,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--model-repository", type=Path, default=None)
     serve.add_argument("--backend", choices=["auto", "local", "triton"], default=None)
     serve.add_argument("--triton-url", default=None, help="HOST:PORT of a Triton HTTP endpoint")
+    serve.add_argument(
+        "--tfserving-url", default=None, help="http://HOST:PORT of TF Serving's REST API"
+    )
+    serve.add_argument(
+        "--model-runtime",
+        action="append",
+        default=None,
+        metavar="MODEL=RUNTIME",
+        help="serve MODEL on RUNTIME (triton or tfserving); repeatable",
+    )
     serve.add_argument("--routing", type=Path, default=None, help="routing file (YAML/JSON)")
     serve.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8000)")
@@ -71,6 +81,8 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
         "model_repository": args.model_repository,
         "backend": args.backend,
         "triton_url": args.triton_url,
+        "tfserving_url": args.tfserving_url,
+        "model_runtimes": ",".join(args.model_runtime) if args.model_runtime else None,
         "routing_file": args.routing,
         "host": args.host,
         "port": args.port,

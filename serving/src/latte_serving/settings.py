@@ -13,7 +13,10 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["GatewaySettings", "hash_api_key"]
+__all__ = ["RUNTIMES", "GatewaySettings", "Runtime", "hash_api_key"]
+
+Runtime = Literal["triton", "tfserving"]
+RUNTIMES: tuple[Runtime, ...] = ("triton", "tfserving")
 
 
 def hash_api_key(key: str) -> str:
@@ -29,6 +32,10 @@ class GatewaySettings(BaseSettings):
     model_repository: Path = Path("build/model-repository")
     backend: Literal["auto", "local", "triton"] = "auto"
     triton_url: str = ""
+    # TF Serving's REST base URL (http://HOST:8501) for the models mapped to it below
+    tfserving_url: str = ""
+    # "model=runtime,..." (runtime triton|tfserving); a model not listed uses ``backend``
+    model_runtimes: Annotated[dict[str, Runtime], NoDecode] = Field(default_factory=dict)
     routing_file: Path | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
@@ -67,6 +74,28 @@ class GatewaySettings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("model_runtimes", mode="before")
+    @classmethod
+    def _split_runtimes(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        runtimes: dict[str, str] = {}
+        for part in (p.strip() for p in value.split(",")):
+            model, sep, runtime = part.partition("=")
+            if not part:
+                continue
+            if not sep or not model.strip() or runtime.strip() not in RUNTIMES:
+                raise ValueError(
+                    f"model_runtimes entry {part[:60]!r} must be MODEL=RUNTIME with RUNTIME "
+                    f"one of {', '.join(RUNTIMES)}"
+                )
+            runtimes[model.strip()] = runtime.strip()
+        return runtimes
+
+    def tfserving_models(self) -> tuple[str, ...]:
+        """The models TF Serving answers for, in name order."""
+        return tuple(sorted(m for m, r in self.model_runtimes.items() if r == "tfserving"))
 
     def resolved_backend(self) -> Literal["local", "triton"]:
         """``auto`` is triton when a Triton URL is configured, else local."""

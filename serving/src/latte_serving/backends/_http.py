@@ -13,10 +13,27 @@ import contextlib
 import dataclasses
 import socket
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
-__all__ = ["HttpPool", "HttpResponse"]
+from latte_serving.errors import ConfigFileError
+
+__all__ = ["HttpPool", "HttpResponse", "host_port"]
 
 _MAX_HEADER_BYTES = 64 * 1024
+
+
+def host_port(url: str, what: str, example: str) -> tuple[str, int]:
+    """``(host, port)`` of a plain-HTTP base URL given as ``HOST:PORT`` or ``http://HOST:PORT``."""
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme != "http" or not parts.hostname or port is None or parts.path not in ("", "/"):
+        raise ConfigFileError(
+            f"{what} URL {url!r} must look like HOST:PORT (plain HTTP), e.g. {example}"
+        )
+    return parts.hostname, port
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,12 +6,11 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from latte_serving._ints import ascii_int
-from latte_serving.backends._http import HttpPool, HttpResponse
+from latte_serving.backends._http import HttpPool, HttpResponse, host_port
 from latte_serving.codec import EncodedResponse, InferRequest
-from latte_serving.errors import BackendError, BackendRejectedError, ConfigFileError
+from latte_serving.errors import BackendError, BackendRejectedError
 from latte_serving.repository import ModelSpec, spec_from_config_json
 
 if TYPE_CHECKING:
@@ -27,16 +26,13 @@ class TritonBackend:
     """Pass-through to Triton's HTTP endpoint; Triton's 4xx stay 4xx, the rest are failures."""
 
     name = "triton"
+    discovery_hint = "check that it runs and loaded its repository, or pass --model-repository"
 
     def __init__(self, url: str, *, timeout: float = 10.0, max_idle: int = 64) -> None:
-        parts = urlsplit(url if "://" in url else f"http://{url}")
-        if parts.scheme != "http" or not parts.hostname or parts.port is None:
-            raise ConfigFileError(
-                f"triton URL {url!r} must look like HOST:PORT (plain HTTP), e.g. 127.0.0.1:8000"
-            )
-        self.url = f"{parts.hostname}:{parts.port}"
+        host, port = host_port(url, "triton", "127.0.0.1:8000")
+        self.url = f"{host}:{port}"
         self.timeout = timeout
-        self._pool = HttpPool(parts.hostname, parts.port, max_idle=max_idle)
+        self._pool = HttpPool(host, port, max_idle=max_idle)
 
     @classmethod
     def from_settings(
