@@ -6,6 +6,7 @@ folder owned by postgres (ARCHITECTURE.md). Durability is off: the data is throw
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -76,6 +77,8 @@ def s3_server() -> Iterator[str]:
             "latte drill starts moto's S3 server when no --s3-endpoint is given: install "
             "'latte-platform[test]' (moto[server]) or pass --s3-endpoint"
         ) from exc
+    # werkzeug logs every request at INFO: thousands of lines would bury the drill's report
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

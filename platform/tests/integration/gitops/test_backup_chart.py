@@ -60,5 +60,6 @@ def test_the_schema_refuses_a_backup_target_that_is_not_s3(gitops_repo, helm):
     results = {
         r.name: r for r in run_checks(GitopsLayout.discover(gitops_repo), helm, None, ["staging"])
     }
-    assert results["values (staging)"].status != "passed"
-    assert "backup" in str(results["values (staging)"].findings)
+    lint = results["helm lint (staging)"]
+    assert lint.status == "failed"
+    assert "'/backup/target': '/var/backups' does not match pattern" in str(lint.findings)
