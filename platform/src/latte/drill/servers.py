@@ -18,20 +18,29 @@ from pathlib import Path
 from latte.drill.errors import DrillError
 from latte_contracts.ports import free_port
 
-__all__ = ["postgres_server", "s3_server"]
+__all__ = ["postgres_available", "postgres_server", "s3_server"]
 
 
-def _postgres_bin() -> Path:
+def _find_postgres_bin() -> Path | None:
     found = shutil.which("pg_ctl")
     if found:
         return Path(found).parent
     candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
-    if not candidates:
+    return candidates[-1].parent if candidates else None
+
+
+def postgres_available() -> bool:
+    return _find_postgres_bin() is not None
+
+
+def _postgres_bin() -> Path:
+    found = _find_postgres_bin()
+    if found is None:
         raise DrillError(
             "latte drill needs PostgreSQL (initdb/pg_ctl) to start a throwaway server; "
             "install it or pass --postgres-url"
         )
-    return candidates[-1].parent
+    return found
 
 
 @contextmanager
@@ -47,7 +56,7 @@ def postgres_server() -> Iterator[str]:
     data, port = base / "data", free_port()
     initdb = [str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]
     ctl = [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data)]
-    options = f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off"
+    options = f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off -c full_page_writes=off"
     try:
         subprocess.run(
             [*prefix, *initdb, "--no-sync", "-E", "UTF8"], check=True, capture_output=True
