@@ -45,3 +45,14 @@ def test_too_few_versions_is_one_line_before_any_server_starts(capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "at least 2 versions" in err
+
+
+def test_an_unreachable_postgres_is_one_line(capsys, s3_endpoint, tmp_path):
+    from servers import free_port
+
+    dead = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"
+    argv = ["drill", "--postgres-url", dead, "--s3-endpoint", s3_endpoint, "--work", str(tmp_path)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("latte: error: cannot use PostgreSQL for the drill")

@@ -276,3 +276,23 @@ def test_cli_bad_backup_arguments_are_one_line(project, capsys, tmp_path):
     assert code == 2
     assert "is not a readable latte registry backup" in err
     assert not Path("b").exists()
+
+
+def test_a_backup_failing_midway_deletes_what_it_wrote(make_settings, make_tree, client, bucket):
+    settings = make_settings()
+    with open_registry(settings) as registry:
+        registry.register("digits", make_tree("a"))
+        chain = open_target(f"s3://{bucket}/chain", settings)
+        backup_registry(registry, chain)
+        before = keys(client, bucket, "chain")
+        registry.register("digits", make_tree("b"))
+        registry.register("digits", make_tree("c"))
+        # the newest tree's model blob rots in the registry's store: verified on the way out
+        rotten = f"store0/{blob_key(hashlib.sha256(b'c').hexdigest())}"
+        client.put_object(bucket, rotten, _stream(b"C"), 1)
+        with pytest.raises(IntegrityError, match="is corrupt"):
+            backup_registry(registry, chain)
+        assert keys(client, bucket, "chain") == before  # tree b was copied, then undone
+        with pytest.raises(IntegrityError):
+            backup_registry(registry, open_target(f"s3://{bucket}/fresh", settings))
+        assert keys(client, bucket, "fresh") == {}  # not even the marker stays
