@@ -137,7 +137,6 @@ def _check_target(store: ObjectStore) -> str | None:
                 f"chain (no {MARKER}); choose a new folder or prefix"
             )
         return None
-    _read_marker(store)
     snapshots = list_snapshots(store)
     return snapshots[-1] if snapshots else None
 
@@ -250,8 +249,10 @@ def _snapshot_key(snapshot_id: str) -> str:
 
 
 def list_snapshots(target: ObjectStore | Path) -> list[str]:
-    """The chain's snapshot ids, oldest first."""
-    keys = _as_store(target).list_keys(SNAPSHOTS)
+    """The chain's snapshot ids, oldest first; a target that is not a chain is refused."""
+    store = _as_store(target)
+    _require_chain(store)
+    keys = store.list_keys(SNAPSHOTS)
     return [k.removeprefix(f"{SNAPSHOTS}/").removesuffix(".json") for k in keys]
 
 
@@ -315,13 +316,16 @@ def restore_registry(
     )
 
 
-def _pick_snapshot(store: ObjectStore, snapshot: str | None) -> tuple[str, dict[str, Any]]:
+def _require_chain(store: ObjectStore) -> None:
     if not store.exists(MARKER):
         raise InvalidInputError(
             f"{store.describe()} is not a readable latte registry backup (no {MARKER}); pass "
             "a folder or prefix made by 'latte registry backup'"
         )
     _read_marker(store)
+
+
+def _pick_snapshot(store: ObjectStore, snapshot: str | None) -> tuple[str, dict[str, Any]]:
     snapshots = list_snapshots(store)
     if not snapshots:
         raise InvalidInputError(f"backup {store.describe()} holds no snapshot yet")

@@ -272,10 +272,22 @@ def test_cli_bad_backup_arguments_are_one_line(project, capsys, tmp_path):
     code, _, err = run(capsys, "backup", "b", "--keep", "0")
     assert code == 2
     assert "positive integer" in err
+    code, _, err = run(capsys, "snapshots", "notes")
+    assert code == 2
+    assert "notes is not a readable latte registry backup (no latte-backup.json)" in err
+    assert run(capsys, "backup", "b")[0] == 0
     code, _, err = run(capsys, "restore", "b", "--snapshot", "nope")
     assert code == 2
+    assert "has no snapshot 'nope'" in err
+    (snapshot,) = Path("b/snapshots").iterdir()
+    snapshot.write_text("{not json")
+    code, _, err = run(capsys, "restore", "b")
+    assert code == 2
+    assert f"snapshots/{snapshot.name} in b is not a readable latte registry backup" in err
+    code, _, err = run(capsys, "restore", "c", "--snapshot", "nope")
+    assert code == 2
     assert "is not a readable latte registry backup" in err
-    assert not Path("b").exists()
+    assert not Path("c").exists()
 
 
 def test_a_backup_failing_midway_deletes_what_it_wrote(make_settings, make_tree, client, bucket):
