@@ -54,6 +54,8 @@ __all__ = [
 BACKUP_FORMAT = "latte-registry-backup/2"
 MARKER = "latte-backup.json"
 SNAPSHOTS = "snapshots"
+# A folder backup written before chains: one registry.json beside an artifacts/ store.
+LEGACY, LEGACY_FORMAT = "registry.json", "latte-registry-backup/1"
 
 # Called with (bytes just copied, total bytes of the copy) so a CLI can draw progress.
 OnBytes = Callable[[int, int], None]
@@ -291,7 +293,7 @@ def restore_registry(
 ) -> RestoreResult:
     """Restore a snapshot (default: the newest) into an empty registry, every digest verified."""
     store = _as_store(source)
-    snapshot_id, document = _pick_snapshot(store, snapshot)
+    store, snapshot_id, document = _open_backup(store, snapshot)
     if registry.models():
         raise RegistryError(
             f"restore needs an empty registry, but {registry.engine.url.database or 'it'} "
@@ -314,6 +316,23 @@ def restore_registry(
         blobs_sent=sum(c.blobs_sent for c in copied),
         bytes_sent=sum(c.bytes_sent for c in copied),
     )
+
+
+def _open_backup(
+    store: ObjectStore, snapshot: str | None
+) -> tuple[ObjectStore, str, dict[str, Any]]:
+    """The store holding the trees, the snapshot's id and its document; a folder written
+    before chains (``registry.json`` + ``artifacts/``) is read as its one snapshot."""
+    if isinstance(store, FolderStore) and not store.exists(MARKER) and store.exists(LEGACY):
+        document = _read_json(store, LEGACY)
+        if document.get("format") != LEGACY_FORMAT:
+            raise InvalidInputError(
+                f"{store.path(LEGACY)} has format {document.get('format')!r}, expected "
+                f"{LEGACY_FORMAT!r}"
+            )
+        return folder_store(store.path("artifacts")), LEGACY, document
+    snapshot_id, document = _pick_snapshot(store, snapshot)
+    return store, snapshot_id, document
 
 
 def _require_chain(store: ObjectStore) -> None:

@@ -308,3 +308,24 @@ def test_a_backup_failing_midway_deletes_what_it_wrote(make_settings, make_tree,
         with pytest.raises(IntegrityError):
             backup_registry(registry, open_target(f"s3://{bucket}/fresh", settings))
         assert keys(client, bucket, "fresh") == {}  # not even the marker stays
+
+
+def test_a_folder_backup_from_before_chains_still_restores(registry, make_tree, tmp_path):
+    """The old layout: registry.json (format /1) beside a content-addressed artifacts/."""
+    from latte.registry.artifacts import folder_store
+    from latte.registry.backup import _snapshot
+    from latte.registry.blobs import copy_tree
+
+    for payload in ("a", "b"):
+        registry.register("digits", make_tree(payload))
+    _, document = _snapshot(registry)
+    old = tmp_path / "old-backup"
+    for mv in registry.list():
+        copy_tree(registry.store, folder_store(old / "artifacts"), mv.digest)
+    document["format"] = "latte-registry-backup/1"
+    del document["taken_at"]
+    (old / "registry.json").write_text(json.dumps(document))
+    target = settings_for(tmp_path / "elsewhere", f"sqlite:///{tmp_path}/old.db")
+    with open_registry(target) as restored:
+        assert restore_registry(restored, old).versions == 2
+        assert restored.list() == registry.list()
