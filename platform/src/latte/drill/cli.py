@@ -24,14 +24,26 @@ def register(subparsers: Any) -> None:
         description=(
             "Registers versions on PostgreSQL + S3, backs them up, destroys both, restores "
             "into fresh ones, verifies every digest and serves the restored model through "
-            "`latte up dev`. Starts a throwaway PostgreSQL and moto S3 server unless given."
+            "`latte up dev`. Starts a throwaway PostgreSQL and moto S3 server unless given; on "
+            "given servers it creates its own databases and bucket and, when it succeeds, "
+            "drops and empties them again."
         ),
     )
-    parser.add_argument("--versions", type=int, default=3, help="versions to back up (>= 2)")
-    parser.add_argument("--size-kib", type=int, default=256, help="bytes per version, in KiB")
-    parser.add_argument("--postgres-url", help="a server where the drill may create databases")
-    parser.add_argument("--s3-endpoint", help="host:port of an S3 server (credentials: LATTE_S3_*)")
-    parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
+    parser.add_argument(
+        "--versions", type=int, default=3, metavar="N", help="versions to back up (>= 2; default 3)"
+    )
+    parser.add_argument(
+        "--size-kib", type=int, default=256, metavar="KIB", help="size of each version (256)"
+    )
+    parser.add_argument(
+        "--postgres-url", metavar="URL", help="a server where the drill may create databases"
+    )
+    parser.add_argument(
+        "--s3-endpoint", metavar="HOST:PORT", help="an S3 server (credentials: LATTE_S3_*)"
+    )
+    parser.add_argument(
+        "--work", type=Path, metavar="DIR", help="scratch folder (default: a temporary one)"
+    )
     parser.set_defaults(handler=_drill)
 
 

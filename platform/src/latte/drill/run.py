@@ -122,6 +122,10 @@ def run_drill(config: DrillConfig, on_step: Callable[[str], None] = print) -> Dr
     serve_started = time.monotonic()
     _serve(target, project, newest.version, newest.digest, config.startup_timeout_s)
     serve_s = time.monotonic() - serve_started
+    _destroy(config, target)  # leave a given server as found (its bucket stays, empty)
+    chain_store = open_target(chain_url, target)
+    for key in chain_store.list_keys(""):
+        chain_store.delete(key)
     return DrillReport(
         versions_backed_up=second.versions,
         bytes_per_version=config.padding_bytes,

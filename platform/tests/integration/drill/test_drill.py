@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 import pytest
+from minio import Minio
 
 from latte.cli import main
 from latte.drill import DrillConfig, run_drill
@@ -38,6 +40,14 @@ def test_a_small_drill_restores_verifies_and_serves(postgres_server, s3_endpoint
     text = "\n".join(report.lines())
     assert "RTO (restore start to serving):" in text
     assert "destroying the database and the artifact store" in lines
+    # a given server is left as the drill found it: no databases, no objects
+    with psycopg.connect(postgres_server) as connection:
+        names = [row[0] for row in connection.execute("SELECT datname FROM pg_database")]
+    assert [name for name in names if name.startswith("drill_")] == []
+    client = Minio(s3_endpoint, "testing", "testing", secure=False)
+    for bucket in client.list_buckets():
+        if bucket.name.startswith("latte-drill-"):
+            assert list(client.list_objects(bucket.name, recursive=True)) == []
 
 
 def test_too_few_versions_is_one_line_before_any_server_starts(capsys):
