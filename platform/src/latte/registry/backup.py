@@ -191,6 +191,8 @@ def _copy_trees(
     missing = [d for d in digests if not has_tree(target, d)]
     total = sum(e.size for d in missing for e in load_manifest(source, d).files)
     copied: list[Copied] = []
+    if on_bytes is not None:
+        on_bytes(0, total)  # the bar knows its total before the first (maybe long) tree
     for digest in missing:
         result = copy_tree(source, target, digest)
         written.extend(result.keys)
