@@ -158,7 +158,13 @@ def _check_same_chain(store: ObjectStore, latest: str, document: dict[str, Any])
 
 def _snapshot(registry: Registry) -> tuple[str, dict[str, Any]]:
     taken = datetime.now(UTC)
-    with translate_db_errors(registry.engine), registry.engine.begin() as connection:
+    # PostgreSQL's default READ COMMITTED gives each SELECT its own view: a registration
+    # committing between them would put a version in the snapshot that its counter misses.
+    # REPEATABLE READ reads all of them from one view; SQLite's transactions already do.
+    engine = registry.engine
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="REPEATABLE READ")
+    with translate_db_errors(registry.engine), engine.begin() as connection:
         counters = connection.execute(sa.select(models.c.name, models.c.last_version)).all()
         document = {
             "format": BACKUP_FORMAT,

@@ -329,3 +329,31 @@ def test_a_folder_backup_from_before_chains_still_restores(registry, make_tree, 
     with open_registry(target) as restored:
         assert restore_registry(restored, old).versions == 2
         assert restored.list() == registry.list()
+
+
+def test_a_registration_committing_during_the_snapshot_is_wholly_outside_it(
+    make_settings, make_tree, bucket, monkeypatch
+):
+    """Counters and versions come from one view: a version committed between the two reads
+    must not appear without its counter (a restored registry would reuse its number)."""
+    from latte.registry import _queries
+
+    settings = make_settings()
+    with open_registry(settings) as registry, open_registry(settings) as other:
+        registry.register("digits", make_tree("a"))
+        real = _queries.load_versions
+        pending = [make_tree("b")]
+
+        def load_after_a_commit(connection, where):
+            if pending:  # once: register() itself reads versions too
+                other.register("digits", pending.pop())  # commits on its own connection
+            return real(connection, where)
+
+        monkeypatch.setattr(_queries, "load_versions", load_after_a_commit)
+        result = backup_registry(registry, open_target(f"s3://{bucket}/chain", settings))
+        monkeypatch.setattr(_queries, "load_versions", real)
+        assert result.versions == 1
+        target = make_settings()
+        with open_registry(target) as restored:
+            restore_registry(restored, open_target(f"s3://{bucket}/chain", target))
+            assert restored.register("digits", make_tree("c")).version == 2
