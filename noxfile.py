@@ -155,6 +155,13 @@ def up(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, tags=["heavy"])
+def drill(session: nox.Session) -> None:
+    """Restore drill (throwaway PostgreSQL + moto S3): back up, destroy, restore, serve; RTO/RPO."""
+    session.install("-e", "contracts", "-e", "serving[triton]", "-e", "platform[test]")
+    session.run("latte", "drill", *session.posargs)
+
+
+@nox.session(python=PYTHON, tags=["heavy"])
 def bench_tasks(session: nox.Session) -> None:
     """Benchmark the task runner: cached re-run, hashing vs sha256sum, no-op at 100 MB vs 1 GB."""
     session.install("-e", "contracts", "-e", "platform")

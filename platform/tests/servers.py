@@ -5,7 +5,6 @@ Registered as a pytest plugin by ``platform/tests/conftest.py``.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -15,21 +14,16 @@ from typing import Any
 
 import pytest
 
-from latte_contracts.ports import free_port  # re-exported: the tests import it from here
+from latte_contracts.ports import free_port
 
 
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """An S3 API server (moto) on 127.0.0.1; yields ``host:port``. Any credentials work."""
-    from moto.server import ThreadedMotoServer
+    from latte.drill.servers import s3_server
 
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with s3_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
@@ -43,60 +37,16 @@ def s3_settings_env(s3_endpoint: str) -> dict[str, str]:
     }
 
 
-def _postgres_bin() -> Path | None:
-    found = shutil.which("pg_ctl")
-    if found:
-        return Path(found).parent
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
-    return candidates[-1].parent if candidates else None
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
-    """A throwaway PostgreSQL on 127.0.0.1; yields ``postgresql://postgres@127.0.0.1:PORT/postgres``.
+    """A throwaway PostgreSQL on 127.0.0.1; yields ``postgresql://postgres@127.0.0.1:PORT/postgres``
+    (the drill's launcher: as root through ``runuser -u postgres``, durability off)."""
+    from latte.drill.servers import postgres_available, postgres_server
 
-    initdb/pg_ctl refuse to run as root: as root they run through ``runuser -u postgres`` on a
-    folder owned by postgres (ARCHITECTURE.md). Durability is switched off: it is a test server.
-    """
-    bin_dir = _postgres_bin()
-    if bin_dir is None:
+    if not postgres_available():
         pytest.skip("PostgreSQL (initdb/pg_ctl) is not installed; CI installs it")
-    # Not below pytest's tmp root: that is mode 700, and the postgres user must enter it.
-    base = Path(tempfile.mkdtemp(prefix="latte-pg-"))
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres", "postgres")
-        prefix = ["runuser", "-u", "postgres", "--"]
-    data, port = base / "data", free_port()
-    options = f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off -c full_page_writes=off"
-    subprocess.run(
-        [
-            *prefix,
-            str(bin_dir / "initdb"),
-            "-D",
-            str(data),
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "--no-sync",
-            "-E",
-            "UTF8",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    ctl = [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data)]
-    subprocess.run(
-        [*ctl, "-o", options, "-l", str(base / "server.log"), "-w", "start"],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*ctl, "-m", "immediate", "-w", "stop"], check=False, capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+    with postgres_server() as url:
+        yield url
 
 
 @pytest.fixture

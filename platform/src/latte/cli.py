@@ -41,6 +41,7 @@ COMMANDS: dict[str, str] = {
     "anomalies": "latte.alerting.anomalies_cli",
     "incidents": "latte.alerting.incidents_cli",
     "up": "latte.up.cli",
+    "drill": "latte.drill.cli",
 }
 
 

@@ -189,7 +189,10 @@ class BucketStore:
         base = self.location.key(prefix)
         strip = len(self.location.prefix) + 1 if self.location.prefix else 0
         with self._translate(f"list {prefix}"):
-            objects = self.client.list_objects(self.location.bucket, base + "/", recursive=True)
+            # an empty base is the whole bucket (a "/" prefix would match nothing)
+            objects = self.client.list_objects(
+                self.location.bucket, f"{base}/" if base else None, recursive=True
+            )
             return sorted(str(o.object_name)[strip:] for o in objects)
 
     def delete(self, key: str) -> None:

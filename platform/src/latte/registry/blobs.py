@@ -7,6 +7,7 @@ every blob it names is present too.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 from pathlib import Path
@@ -17,6 +18,7 @@ from latte.registry.digest import DIGEST_PREFIX, Manifest, verify_tree
 from latte.registry.errors import IntegrityError
 
 __all__ = [
+    "Copied",
     "blob_key",
     "copy_tree",
     "download_tree",
@@ -39,13 +41,34 @@ def has_tree(store: ArtifactStore, digest: str) -> bool:
     return store.exists(manifest_key(digest))
 
 
+@dataclasses.dataclass(frozen=True)
+class Copied:
+    """What one tree copy wrote: the keys (blobs sent, then the manifest) and their bytes."""
+
+    manifest: Manifest
+    keys: tuple[str, ...] = ()
+    bytes_sent: int = 0
+
+    @property
+    def blobs_sent(self) -> int:
+        return max(len(self.keys) - 1, 0)
+
+
 def upload_tree(store: ArtifactStore, root: Path, manifest: Manifest) -> int:
     """Upload the blobs the store lacks, then the manifest; returns how many blobs were sent."""
+    return _upload(store, root, manifest).blobs_sent
+
+
+def _upload(store: ArtifactStore, root: Path, manifest: Manifest) -> Copied:
+    keys: list[str] = []
     sent = 0
     for entry in manifest.files:
-        sent += put_if_absent(store, blob_key(entry.sha256), root / entry.path)
+        if put_if_absent(store, blob_key(entry.sha256), root / entry.path):
+            keys.append(blob_key(entry.sha256))
+            sent += entry.size
     store.put_bytes(manifest_key(manifest.digest), manifest.to_json())
-    return sent
+    keys.append(manifest_key(manifest.digest))
+    return Copied(manifest, tuple(keys), sent)
 
 
 def load_manifest(store: ArtifactStore, digest: str) -> Manifest:
@@ -77,13 +100,18 @@ def download_tree(store: ArtifactStore, digest: str, dest: Path) -> Manifest:
     return manifest
 
 
-def copy_tree(source: ArtifactStore, target: ArtifactStore, digest: str) -> Manifest:
-    """Copy one tree between stores, verifying every blob and the tree digest on the way."""
+def copy_tree(source: ArtifactStore, target: ArtifactStore, digest: str) -> Copied:
+    """Copy one tree between stores, verifying every blob and the tree digest on the way.
+
+    Incremental: a tree the target holds is not read at all, and only the blobs the target
+    lacks are sent (a blob is shared by every tree holding the same file content).
+    """
+    if has_tree(target, digest):
+        return Copied(load_manifest(target, digest))
     with tempfile.TemporaryDirectory(prefix="latte-copy-") as scratch:
         folder = Path(scratch) / "tree"
         manifest = download_tree(source, digest, folder)
-        upload_tree(target, folder, manifest)
-    return manifest
+        return _upload(target, folder, manifest)
 
 
 def _inside(staging: Path, rel: str, store: ArtifactStore) -> Path:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from latte.registry.errors import InvalidInputError, StoreError
+from latte.registry.progress import copy_progress
 from latte_contracts.timestamps import utc_timestamp
 
 if TYPE_CHECKING:
@@ -96,21 +97,29 @@ def register(subparsers: Any) -> None:
     _add(
         commands,
         "backup",
-        "back up metadata and artifacts into a new folder",
+        "add a snapshot to a backup chain (folder or s3://...; only new blobs are copied)",
         _backup,
-        ("dest", {"type": Path}),
+        ("target", {"help": "a new or empty folder or s3://bucket/prefix, or this chain"}),
+        ("--keep", {"type": _positive, "metavar": "N", "help": _KEEP}),
     )
     _add(
         commands,
         "restore",
-        "restore a backup folder into an empty registry",
+        "restore a backup snapshot into an empty registry, every digest verified",
         _restore,
-        ("source", {"type": Path}),
+        ("source", {"help": "a backup chain: folder or s3://bucket/prefix"}),
+        ("--snapshot", {"metavar": "ID", "help": "which snapshot (default: the newest)"}),
     )
+    snapshots = commands.add_parser(
+        "snapshots", help="list the snapshots of a backup chain, oldest first (no database)"
+    )
+    snapshots.add_argument("source", help="a backup chain: folder or s3://bucket/prefix")
+    snapshots.set_defaults(handler=_snapshots)
     _add(commands, "audit", "print the audit log", _audit, ("name", {"nargs": "?"}), _JSON)
 
 
 _JSON = ("--json", {"action": "store_true", "help": "print JSON"})
+_KEEP = "then keep only the N newest snapshots and delete the blobs no kept snapshot references"
 
 
 def _add(commands: Any, name: str, help_text: str, handler: Any, *arguments: Any) -> None:
@@ -285,18 +294,42 @@ def _fetch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _backup(registry: Registry, args: argparse.Namespace) -> int:
-    from latte.registry.backup import backup_registry
+    from latte.registry.backup import backup_registry, open_target
 
-    count = backup_registry(registry, args.dest)
-    print(f"backed up {count} versions to {args.dest}")
+    target = open_target(args.target, args.settings)
+    with copy_progress("backup") as on_bytes:
+        result = backup_registry(registry, target, keep=args.keep, on_bytes=on_bytes)
+    print(
+        f"backed up {result.versions} versions to {args.target} as snapshot {result.snapshot}: "
+        f"{result.trees_copied} trees copied, {result.trees_reused} already there, "
+        f"{result.blobs_sent} blobs ({result.bytes_sent} bytes) sent"
+    )
+    if result.pruned:
+        print(
+            f"pruned {len(result.pruned)} old snapshots and {result.blobs_deleted} blobs "
+            f"(keeping {args.keep})"
+        )
     return 0
 
 
 def _restore(registry: Registry, args: argparse.Namespace) -> int:
-    from latte.registry.backup import restore_registry
+    from latte.registry.backup import open_target, restore_registry
 
-    count = restore_registry(registry, args.source)
-    print(f"restored {count} versions from {args.source}; every digest verified")
+    source = open_target(args.source, args.settings)
+    with copy_progress("restore") as on_bytes:
+        result = restore_registry(registry, source, snapshot=args.snapshot, on_bytes=on_bytes)
+    print(
+        f"restored {result.versions} versions from {args.source} (snapshot {result.snapshot}); "
+        "every digest verified"
+    )
+    return 0
+
+
+def _snapshots(args: argparse.Namespace, settings: Settings) -> int:
+    from latte.registry.backup import list_snapshots, open_target
+
+    for snapshot in list_snapshots(open_target(args.source, settings)):
+        print(snapshot)
     return 0
 
 

@@ -91,7 +91,7 @@ def test_backup_from_s3_restores_into_an_empty_local_store(
         backup_registry(registry, tmp_path / "backup")
     other = settings_for(tmp_path / "q", f"sqlite:///{tmp_path}/q.db")
     with open_registry(other) as restored:
-        assert restore_registry(restored, tmp_path / "backup") == 1
+        assert restore_registry(restored, tmp_path / "backup").versions == 1
         assert tree_digest(restored.fetch("digits", 1, tmp_path / "f")) == tree_digest(
             make_tree("a")
         )

@@ -170,11 +170,11 @@ def test_backup_restores_into_an_empty_store_and_every_digest_verifies(
     registry.register("tumor", make_tree("a", name="tumor"), lineage={"git_commit": "x"})
     registry.set_alias("digits", "production:champion", 2)
     registry.block("digits", 3, "bad data")
-    assert backup_registry(registry, tmp_path / "backup") == 4
+    assert backup_registry(registry, tmp_path / "backup").versions == 4
 
     target = settings_for(tmp_path / "elsewhere", backend_url())
     with open_registry(target) as restored:
-        assert restore_registry(restored, tmp_path / "backup") == 4
+        assert restore_registry(restored, tmp_path / "backup").versions == 4
         assert restored.list() == registry.list()
         assert restored.aliases() == registry.aliases()
         for mv in restored.list():

@@ -48,7 +48,9 @@ def test_trees_copy_between_stores_and_a_half_copied_tree_is_not_visible(tmp_pat
     source, target = folder_store(tmp_path / "s"), folder_store(tmp_path / "t")
     assert upload_tree(source, tree, manifest) == 1
     assert upload_tree(source, tree, manifest) == 0  # blobs already there are not re-sent
-    assert copy_tree(source, target, manifest.digest) == manifest
+    copied = copy_tree(source, target, manifest.digest)
+    assert (copied.manifest, copied.blobs_sent, copied.bytes_sent) == (manifest, 1, 1)
+    assert copy_tree(source, target, manifest.digest).keys == ()  # incremental: nothing sent
     assert has_tree(target, manifest.digest)
     (tmp_path / "s" / "blobs").rename(tmp_path / "s" / "gone")
     with pytest.raises(IntegrityError, match="missing"):
