@@ -50,30 +50,27 @@ def _postgres_bin() -> Path | None:
     return candidates[-1].parent if candidates else None
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """A throwaway PostgreSQL on 127.0.0.1; yields ``postgresql://postgres@127.0.0.1:PORT/postgres``.
+class PostgresServer:
+    """A throwaway PostgreSQL on 127.0.0.1 that a test may also crash and start again.
 
     initdb/pg_ctl refuse to run as root: as root they run through ``runuser -u postgres`` on a
     folder owned by postgres (ARCHITECTURE.md). Durability is switched off: it is a test server.
     """
-    bin_dir = _postgres_bin()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL (initdb/pg_ctl) is not installed; CI installs it")
-    # Not below pytest's tmp root: that is mode 700, and the postgres user must enter it.
-    base = Path(tempfile.mkdtemp(prefix="latte-pg-"))
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres", "postgres")
-        prefix = ["runuser", "-u", "postgres", "--"]
-    data, port = base / "data", free_port()
-    options = f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off -c full_page_writes=off"
-    subprocess.run(
-        [
-            *prefix,
-            str(bin_dir / "initdb"),
+
+    def __init__(self, bin_dir: Path) -> None:
+        # Not below pytest's tmp root: that is mode 700, and the postgres user must enter it.
+        self.base = Path(tempfile.mkdtemp(prefix="latte-pg-"))
+        self._prefix: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.base, "postgres", "postgres")
+            self._prefix = ["runuser", "-u", "postgres", "--"]
+        self.port = free_port()
+        self._bin = bin_dir
+        self._data = self.base / "data"
+        self._run(
+            "initdb",
             "-D",
-            str(data),
+            str(self._data),
             "-A",
             "trust",
             "-U",
@@ -81,18 +78,54 @@ def postgres_server() -> Iterator[str]:
             "--no-sync",
             "-E",
             "UTF8",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    ctl = [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data)]
-    subprocess.run(
-        [*ctl, "-o", options, "-l", str(base / "server.log"), "-w", "start"],
-        check=True,
-        capture_output=True,
-    )
+        )
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        """Start (again, on the same port and data: crash recovery runs after a kill)."""
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.base} -c fsync=off -c full_page_writes=off"
+        log = str(self.base / "server.log")
+        self._run("pg_ctl", "-D", str(self._data), "-o", options, "-l", log, "-w", "start")
+
+    def kill(self) -> None:
+        """Crash the server: immediate shutdown (every backend quits at once, no checkpoint)."""
+        self._run("pg_ctl", "-D", str(self._data), "-m", "immediate", "-w", "stop", check=False)
+
+    def remove(self) -> None:
+        self.kill()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    def _run(self, tool: str, *args: str, check: bool = True) -> None:
+        command = [*self._prefix, str(self._bin / tool), *args]
+        subprocess.run(command, check=check, capture_output=True)
+
+
+def _start_postgres() -> PostgresServer:
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL (initdb/pg_ctl) is not installed; CI installs it")
+    return PostgresServer(bin_dir)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL shared by the session; yields ``postgresql://postgres@127.0.0.1:PORT/postgres``."""
+    server = _start_postgres()
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        yield server.url
     finally:
-        subprocess.run([*ctl, "-m", "immediate", "-w", "stop"], check=False, capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+        server.remove()
+
+
+@pytest.fixture
+def postgres_crashable() -> Iterator[PostgresServer]:
+    """A PostgreSQL of this test's own, so it can kill and restart it (failover tests)."""
+    server = _start_postgres()
+    try:
+        yield server
+    finally:
+        server.remove()
