@@ -166,8 +166,8 @@ def test_an_env_folder_without_an_appproject_destination_fails(gitops_repo, caps
     assert code == 1
     assert "failed  argocd applicationset" in out
     assert (
-        "gitops/argocd/appproject.yaml: AppProject/latte spec.destinations: no destination for namespace "
-        "latte-uat, so Argo CD refuses to sync gitops/envs/uat/; add {server: "
+        "gitops/argocd/appproject.yaml: AppProject/latte spec.destinations: no destination for "
+        "namespace latte-uat, so Argo CD refuses to sync gitops/envs/uat/; add {server: "
         "https://kubernetes.default.svc, namespace: latte-uat}"
     ) in out
     assert "latte-qa," not in out, "qa has its destination"
