@@ -9,6 +9,8 @@ uploaded their artifacts and begin their transaction while the server is down.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -184,3 +186,107 @@ def test_a_wrong_database_name_is_not_retried(postgres_crashable, tmp_path, make
         with pytest.raises(StoreError, match="does not exist"):
             registry.list()
         assert time.monotonic() - started < 5, "a refusal for good must not wait for patience"
+
+
+class CommitCutter:
+    """A TCP proxy on 127.0.0.1 in front of the real server that, once armed, lets the next
+    COMMIT of a transaction that wrote the audit log reach the server, waits for the server's
+    answer (so it did commit), and then drops the connection instead of relaying it: the
+    client's COMMIT is lost in flight, as in a network cut during a failover."""
+
+    _COMMIT = b"Q\x00\x00\x00\x0bCOMMIT\x00"  # a simple-protocol Query message
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream = upstream_port
+        self.armed = threading.Event()
+        self.cuts = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.upstream))
+            threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
+            threading.Thread(target=self._relay, args=(client, server), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        """server -> client, as it comes."""
+        with contextlib.suppress(OSError):
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        with contextlib.suppress(OSError):
+            sink.close()
+
+    def _relay(self, client: socket.socket, server: socket.socket) -> None:
+        """client -> server, cutting the armed COMMIT."""
+        wrote_audit = False
+        with contextlib.suppress(OSError):
+            while chunk := client.recv(65536):
+                wrote_audit = wrote_audit or b"INSERT INTO audit" in chunk
+                cut = self._COMMIT in chunk and wrote_audit and self.armed.is_set()
+                if cut:
+                    self.armed.clear()
+                    self.cuts += 1
+                    client.shutdown(socket.SHUT_RDWR)  # no answer can reach the client now
+                    server.sendall(chunk)
+                    time.sleep(0.3)  # the server commits, answering into the void
+                    break
+                if self._COMMIT in chunk:
+                    wrote_audit = False
+                server.sendall(chunk)
+        for end in (client, server):
+            with contextlib.suppress(OSError):
+                end.close()
+
+
+@pytest.fixture
+def cutter(postgres_crashable) -> Iterator[CommitCutter]:
+    proxy = CommitCutter(postgres_crashable.port)
+    try:
+        yield proxy
+    finally:
+        proxy.close()
+
+
+def test_a_registration_whose_commit_is_lost_is_settled_by_its_digest(
+    postgres_crashable, cutter, tmp_path, make_tree
+):
+    url = fresh_database(postgres_crashable.url)
+    through_proxy = url.replace(f":{postgres_crashable.port}/", f":{cutter.port}/")
+    settings = settings_for(tmp_path / "project", through_proxy)
+    with open_registry(settings, reconnect=Reconnect(patience=10)) as registry:
+        registry.register("digits", make_tree("first"))
+        cutter.armed.set()
+        mv = registry.register("digits", make_tree("second"), metrics={"f1": 0.9})
+        assert cutter.cuts == 1, "the COMMIT was cut in flight"
+        assert mv.version == 2
+        listed = registry.list("digits")
+        assert [v.version for v in listed] == [1, 2], "committed once: no retry doubled it"
+        assert listed[1].metrics == {"f1": 0.9}
+        assert [e.version for e in registry.audit("digits")] == [1, 2]
+
+
+def test_an_alias_move_whose_commit_is_lost_fails_saying_the_outcome_is_unknown(
+    postgres_crashable, cutter, tmp_path, make_tree
+):
+    url = fresh_database(postgres_crashable.url)
+    through_proxy = url.replace(f":{postgres_crashable.port}/", f":{cutter.port}/")
+    settings = settings_for(tmp_path / "project", through_proxy)
+    with open_registry(settings, reconnect=Reconnect(patience=10)) as registry:
+        registry.register("digits", make_tree("first"))
+        cutter.armed.set()
+        with pytest.raises(StoreError, match="may or may not have been applied") as caught:
+            registry.set_alias("digits", "qa:current", 1)
+        assert cutter.cuts == 1
+        assert "latte registry audit" in str(caught.value)
+        # it did commit, exactly once: nothing repeated it behind the caller's back
+        assert registry.aliases("digits") == {"qa:current": 1}
+        assert [e.action for e in registry.audit("digits")] == ["register", "alias"]
