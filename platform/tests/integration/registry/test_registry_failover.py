@@ -248,45 +248,41 @@ class CommitCutter:
 
 
 @pytest.fixture
-def cutter(postgres_crashable) -> Iterator[CommitCutter]:
-    proxy = CommitCutter(postgres_crashable.port)
+def cut_registry(
+    postgres_crashable, tmp_path, make_tree
+) -> Iterator[tuple[Registry, CommitCutter]]:
+    """A registry talking to the real server through a :class:`CommitCutter`, one version in."""
+    cutter = CommitCutter(postgres_crashable.port)
+    url = fresh_database(postgres_crashable.url)
+    through_proxy = url.replace(f":{postgres_crashable.port}/", f":{cutter.port}/")
+    settings = settings_for(tmp_path / "project", through_proxy)
     try:
-        yield proxy
+        with open_registry(settings, reconnect=Reconnect(patience=10)) as registry:
+            registry.register("digits", make_tree("first"))
+            yield registry, cutter
     finally:
-        proxy.close()
+        cutter.close()
 
 
-def test_a_registration_whose_commit_is_lost_is_settled_by_its_digest(
-    postgres_crashable, cutter, tmp_path, make_tree
-):
-    url = fresh_database(postgres_crashable.url)
-    through_proxy = url.replace(f":{postgres_crashable.port}/", f":{cutter.port}/")
-    settings = settings_for(tmp_path / "project", through_proxy)
-    with open_registry(settings, reconnect=Reconnect(patience=10)) as registry:
-        registry.register("digits", make_tree("first"))
-        cutter.armed.set()
-        mv = registry.register("digits", make_tree("second"), metrics={"f1": 0.9})
-        assert cutter.cuts == 1, "the COMMIT was cut in flight"
-        assert mv.version == 2
-        listed = registry.list("digits")
-        assert [v.version for v in listed] == [1, 2], "committed once: no retry doubled it"
-        assert listed[1].metrics == {"f1": 0.9}
-        assert [e.version for e in registry.audit("digits")] == [1, 2]
+def test_a_registration_whose_commit_is_lost_is_settled_by_its_digest(cut_registry, make_tree):
+    registry, cutter = cut_registry
+    cutter.armed.set()
+    mv = registry.register("digits", make_tree("second"), metrics={"f1": 0.9})
+    assert cutter.cuts == 1, "the COMMIT was cut in flight"
+    assert mv.version == 2
+    listed = registry.list("digits")
+    assert [v.version for v in listed] == [1, 2], "committed once: no retry doubled it"
+    assert listed[1].metrics == {"f1": 0.9}
+    assert [e.version for e in registry.audit("digits")] == [1, 2]
 
 
-def test_an_alias_move_whose_commit_is_lost_fails_saying_the_outcome_is_unknown(
-    postgres_crashable, cutter, tmp_path, make_tree
-):
-    url = fresh_database(postgres_crashable.url)
-    through_proxy = url.replace(f":{postgres_crashable.port}/", f":{cutter.port}/")
-    settings = settings_for(tmp_path / "project", through_proxy)
-    with open_registry(settings, reconnect=Reconnect(patience=10)) as registry:
-        registry.register("digits", make_tree("first"))
-        cutter.armed.set()
-        with pytest.raises(StoreError, match="may or may not have been applied") as caught:
-            registry.set_alias("digits", "qa:current", 1)
-        assert cutter.cuts == 1
-        assert "latte registry audit" in str(caught.value)
-        # it did commit, exactly once: nothing repeated it behind the caller's back
-        assert registry.aliases("digits") == {"qa:current": 1}
-        assert [e.action for e in registry.audit("digits")] == ["register", "alias"]
+def test_an_alias_move_whose_commit_is_lost_fails_saying_the_outcome_is_unknown(cut_registry):
+    registry, cutter = cut_registry
+    cutter.armed.set()
+    with pytest.raises(StoreError, match="may or may not have been applied") as caught:
+        registry.set_alias("digits", "qa:current", 1)
+    assert cutter.cuts == 1
+    assert "latte registry audit" in str(caught.value)
+    # it did commit, exactly once: nothing repeated it behind the caller's back
+    assert registry.aliases("digits") == {"qa:current": 1}
+    assert [e.action for e in registry.audit("digits")] == ["register", "alias"]
