@@ -10,11 +10,14 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from latte_contracts.ports import free_port
+
+if TYPE_CHECKING:
+    from latte.drill.servers import PostgresServer
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +50,20 @@ def postgres_server() -> Iterator[str]:
         pytest.skip("PostgreSQL (initdb/pg_ctl) is not installed; CI installs it")
     with postgres_server() as url:
         yield url
+
+
+@pytest.fixture
+def postgres_crashable() -> Iterator[PostgresServer]:
+    """A PostgreSQL of this test's own, so it can kill and restart it (failover tests)."""
+    from latte.drill.servers import PostgresServer, postgres_available
+
+    if not postgres_available():
+        pytest.skip("PostgreSQL (initdb/pg_ctl) is not installed; CI installs it")
+    server = PostgresServer()
+    try:
+        yield server
+    finally:
+        server.remove()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from pathlib import Path
 from latte.drill.errors import DrillError
 from latte_contracts.ports import free_port
 
-__all__ = ["postgres_available", "postgres_server", "s3_server"]
+__all__ = ["PostgresServer", "postgres_available", "postgres_server", "s3_server"]
 
 
 def _find_postgres_bin() -> Path | None:
@@ -43,37 +43,60 @@ def _postgres_bin() -> Path:
     return found
 
 
+class PostgresServer:
+    """A throwaway PostgreSQL on 127.0.0.1 that its owner may also crash and start again
+    (same port and data: crash recovery runs on the next start)."""
+
+    def __init__(self, bin_dir: Path | None = None) -> None:
+        bin_dir = bin_dir or _postgres_bin()
+        # Not below a mode-700 temp root: the postgres user must enter it.
+        self.base = Path(tempfile.mkdtemp(prefix="latte-pg-"))
+        self._prefix: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.base, "postgres", "postgres")
+            self._prefix = ["runuser", "-u", "postgres", "--"]
+        self.port = free_port()
+        self._bin = bin_dir
+        self._data = self.base / "data"
+        try:
+            self._run("initdb", "-D", str(self._data), "-A", "trust", "-U", "postgres",
+                      "--no-sync", "-E", "UTF8")  # fmt: skip
+            self.start()
+        except subprocess.CalledProcessError as exc:
+            shutil.rmtree(self.base, ignore_errors=True)
+            raise DrillError(f"could not start PostgreSQL: {exc.stderr.decode()[-200:]}") from exc
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        """Start the server (again, after :meth:`kill`)."""
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.base} -c fsync=off -c full_page_writes=off"
+        log = str(self.base / "server.log")
+        self._run("pg_ctl", "-D", str(self._data), "-o", options, "-l", log, "-w", "start")
+
+    def kill(self) -> None:
+        """Crash the server: immediate shutdown (every backend quits at once, no checkpoint)."""
+        self._run("pg_ctl", "-D", str(self._data), "-m", "immediate", "-w", "stop", check=False)
+
+    def remove(self) -> None:
+        self.kill()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    def _run(self, tool: str, *args: str, check: bool = True) -> None:
+        command = [*self._prefix, str(self._bin / tool), *args]
+        subprocess.run(command, check=check, capture_output=True)
+
+
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """Yields ``postgresql://postgres@127.0.0.1:PORT/postgres`` (trust auth, local only)."""
-    bin_dir = _postgres_bin()
-    # Not below a mode-700 temp root: the postgres user must enter it.
-    base = Path(tempfile.mkdtemp(prefix="latte-drill-pg-"))
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres", "postgres")
-        prefix = ["runuser", "-u", "postgres", "--"]
-    data, port = base / "data", free_port()
-    initdb = [str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]
-    ctl = [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data)]
-    options = f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off -c full_page_writes=off"
+    server = PostgresServer()
     try:
-        subprocess.run(
-            [*prefix, *initdb, "--no-sync", "-E", "UTF8"], check=True, capture_output=True
-        )
-        subprocess.run(
-            [*ctl, "-o", options, "-l", str(base / "server.log"), "-w", "start"],
-            check=True,
-            capture_output=True,
-        )
-    except subprocess.CalledProcessError as exc:
-        shutil.rmtree(base, ignore_errors=True)
-        raise DrillError(f"could not start PostgreSQL: {exc.stderr.decode()[-200:]}") from exc
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        yield server.url
     finally:
-        subprocess.run([*ctl, "-m", "immediate", "-w", "stop"], check=False, capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+        server.remove()
 
 
 @contextmanager

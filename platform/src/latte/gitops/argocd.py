@@ -4,6 +4,7 @@ release files expect, and the manifests match the Argo CD CRD schemas (when avai
 from __future__ import annotations
 
 from collections.abc import Mapping
+from fnmatch import fnmatchcase
 from typing import Any
 
 from latte.gitops import schemas
@@ -38,9 +39,47 @@ def _structure(layout: GitopsLayout, manifests: list[Manifest]) -> list[Finding]
     findings: list[Finding] = []
     for appset in sets:
         findings.extend(_appset_findings(appset))
-    if not any(m.kind == "AppProject" for m in manifests):
+    projects = [m for m in manifests if m.kind == "AppProject"]
+    if not projects:
         findings.append(Finding(layout.label(layout.argocd), "AppProject", "missing"))
+    return findings + _destination_findings(layout, sets, projects)
+
+
+def _destination_findings(
+    layout: GitopsLayout, sets: list[Manifest], projects: list[Manifest]
+) -> list[Finding]:
+    """Every env folder's namespace is a destination of the project its Application uses:
+    otherwise Argo CD generates the Application and then refuses to sync it."""
+    findings: list[Finding] = []
+    for appset in sets:
+        app_spec = appset.doc.get("spec", {}).get("template", {}).get("spec", {})
+        server = str(app_spec.get("destination", {}).get("server", ""))
+        named = [p for p in projects if p.name == f"AppProject/{app_spec.get('project')}"]
+        if projects and not named:
+            key = f"{appset.name} spec.template.spec.project"
+            findings.append(Finding(appset.source, key, "names no AppProject in gitops/argocd"))
+        for project in named:
+            allowed = project.doc.get("spec", {}).get("destinations") or []
+            for env in layout.envs:
+                namespace = f"latte-{env}"
+                if not any(_allows(d, server, namespace) for d in allowed):
+                    findings.append(_no_destination(project, env, server, namespace))
     return findings
+
+
+def _allows(destination: Mapping[str, Any], server: str, namespace: str) -> bool:
+    # Argo CD matches both fields as globs; a templated server is matched on the namespace only.
+    pattern = str(destination.get("server", destination.get("name", "")))
+    server_ok = "{{" in server or fnmatchcase(server, pattern)
+    return server_ok and fnmatchcase(namespace, str(destination.get("namespace", "")))
+
+
+def _no_destination(project: Manifest, env: str, server: str, namespace: str) -> Finding:
+    message = (
+        f"no destination for namespace {namespace}, so Argo CD refuses to sync gitops/envs/{env}/;"
+        f" add {{server: {server}, namespace: {namespace}}}"
+    )
+    return Finding(project.source, f"{project.name} spec.destinations", message)
 
 
 def _appset_findings(appset: Manifest) -> list[Finding]:

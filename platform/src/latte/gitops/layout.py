@@ -23,6 +23,9 @@ class GitopsLayout:
     envs: dict[str, Path]
     # ClusterTrainingRuntimes and Kueue queues for `latte train --emit trainjob`
     training: Path | None = None
+    # the registry's optional CloudNativePG cluster; production's further regions
+    postgres: Path | None = None
+    regions: Path | None = None
 
     @classmethod
     def discover(cls, root: Path, folder: str = "gitops") -> GitopsLayout:
@@ -46,6 +49,8 @@ class GitopsLayout:
             argocd=gitops / "argocd",
             envs=envs,
             training=gitops / "training",
+            postgres=gitops / "postgres",
+            regions=gitops / "regions",
         )
 
     def env(self, name: str) -> Path:
@@ -60,6 +65,20 @@ class GitopsLayout:
         """The files Argo CD passes to helm for ``env``, in precedence order."""
         folder = self.env(env)
         return [folder / "values.yaml", folder / "release.yaml"]
+
+    def region_value_files(self, region: str) -> list[Path]:
+        """What Argo CD passes to helm for production in ``region``: production's values, the
+        region's, then production's release (which wins, as in every env)."""
+        production = self.env("production")
+        regions = self.regions or self.folder / "regions"
+        return [production / "values.yaml", regions / region / "values.yaml",
+                production / "release.yaml"]  # fmt: skip
+
+    def region_names(self) -> list[str]:
+        """The region folders under ``gitops/regions/`` (none when it is absent)."""
+        if self.regions is None or not self.regions.is_dir():
+            return []
+        return sorted(p.name for p in self.regions.iterdir() if p.is_dir())
 
     def label(self, path: Path) -> str:
         """A path as the repository names it (what a message shows)."""

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -17,7 +16,15 @@ from sqlalchemy.engine import Connection, Engine
 from latte.registry import _queries as q
 from latte.registry.artifacts import ArtifactStore, open_store
 from latte.registry.blobs import download_tree, has_tree, upload_tree
-from latte.registry.db import database_url, make_engine, migrate, translate_db_errors
+from latte.registry.db import (
+    RECONNECT,
+    Reconnect,
+    database_url,
+    make_engine,
+    migrate,
+    transaction,
+    translate_db_errors,
+)
 from latte.registry.digest import Manifest, check_digest, hash_tree
 from latte.registry.errors import BlockedError, IntegrityError, InvalidInputError, NotFoundError
 from latte.registry.schema import aliases, models, versions
@@ -38,6 +45,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Registry", "open_registry"]
 
+T = TypeVar("T")
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -47,7 +56,8 @@ class Registry:
     """Model versions (immutable, content-addressed), aliases per environment, an audit log.
 
     ``on_uploaded`` is called with the digest after the artifacts are stored and before the
-    metadata commits: tests use it to kill the process at exactly that point.
+    metadata commits: tests use it to kill the process at exactly that point. ``reconnect``
+    says how long a transaction that lost its PostgreSQL server is retried (db.Reconnect).
     """
 
     def __init__(
@@ -57,10 +67,12 @@ class Registry:
         *,
         actor: str = "latte",
         on_uploaded: Callable[[str], None] | None = None,
+        reconnect: Reconnect = RECONNECT,
     ) -> None:
         self.engine = engine
         self.store = store
         self.actor = actor
+        self.reconnect = reconnect
         self._on_uploaded = on_uploaded
 
     def __enter__(self) -> Registry:
@@ -77,10 +89,9 @@ class Registry:
     def close(self) -> None:
         self.engine.dispose()
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with translate_db_errors(self.engine), self.engine.begin() as connection:
-            yield connection
+    def _read(self, work: Callable[[Connection], T]) -> T:
+        """``work`` in one read transaction, retried whole if the server goes away."""
+        return transaction(self.engine, work, self.reconnect, idempotent=True)
 
     # -- registering ---------------------------------------------------------------------
 
@@ -142,13 +153,21 @@ class Registry:
         self, name: str, digest: str, metric_map: dict[str, float], lineage_map: dict[str, str]
     ) -> ModelVersion:
         now = _now()
-        with translate_db_errors(self.engine), self.engine.begin() as connection:
+
+        def work(connection: Connection) -> int:
             q.ensure_model(connection, name, now)
             model, version = q.next_version(connection, name)
             values = {"digest": digest, "created_at": now, "created_by": self.actor}
             version_id = q.insert_version(connection, model, version, values)
             q.insert_details(connection, version_id, metric_map, lineage_map)
             self._audit(connection, "register", name, version, {"digest": digest})
+            return version
+
+        def settle() -> int | None:  # a lost COMMIT: the digest says whether it landed
+            found = self.find(name, digest)
+            return None if found is None else found.version
+
+        version = transaction(self.engine, work, self.reconnect, settle=settle)
         return self.get(name, version)
 
     def _audit(
@@ -169,19 +188,15 @@ class Registry:
     def list(self, name: str | None = None) -> list[ModelVersion]:
         """Every version (of one model, or of all), ordered by name then version."""
         condition = sa.true() if name is None else models.c.name == check_name(name)
-        with self._read() as connection:
-            return q.load_versions(connection, condition)
+        return self._read(lambda connection: q.load_versions(connection, condition))
 
     def models(self) -> builtins.list[str]:
-        with self._read() as connection:
-            return list(
-                connection.execute(sa.select(models.c.name).order_by(models.c.name)).scalars()
-            )
+        query = sa.select(models.c.name).order_by(models.c.name)
+        return self._read(lambda connection: list(connection.execute(query).scalars()))
 
     def get(self, name: str, version: int) -> ModelVersion:
         condition = sa.and_(models.c.name == check_name(name), versions.c.version == version)
-        with self._read() as connection:
-            found = q.load_versions(connection, condition)
+        found = self._read(lambda connection: q.load_versions(connection, condition))
         if not found:
             raise NotFoundError(self._missing(name, f"version {version}"))
         return found[0]
@@ -191,8 +206,7 @@ class Registry:
         condition = sa.and_(
             models.c.name == check_name(name), versions.c.digest == check_digest(digest)
         )
-        with self._read() as connection:
-            found = q.load_versions(connection, condition)
+        found = self._read(lambda connection: q.load_versions(connection, condition))
         return found[0] if found else None
 
     def latest(self, name: str, *, include_blocked: bool = False) -> ModelVersion:
@@ -211,8 +225,8 @@ class Registry:
             .scalar_subquery()
         )
         condition = sa.and_(models.c.name == check_name(name), versions.c.version == pointed)
-        with self._read() as connection:  # one transaction: the alias cannot move in between
-            found = q.load_versions(connection, condition)
+        # one transaction: the alias cannot move in between
+        found = self._read(lambda connection: q.load_versions(connection, condition))
         if not found:
             raise NotFoundError(self._missing(name, f"alias {alias!r}"))
         return found[0]
@@ -232,8 +246,8 @@ class Registry:
 
     def aliases(self, name: str | None = None) -> dict[str, int]:
         """``{"production:champion": 3, ...}`` for one model (or ``"model/alias"`` keys for all)."""
-        with self._read() as connection:
-            rows = q.load_aliases(connection, None if name is None else check_name(name))
+        model = None if name is None else check_name(name)
+        rows = self._read(lambda connection: q.load_aliases(connection, model))
         if name is not None:
             return {row["alias"]: row["version"] for row in rows}
         return {f"{row['model']}/{row['alias']}": row["version"] for row in rows}
@@ -242,8 +256,7 @@ class Registry:
         return self.get(name, version).blocked
 
     def audit(self, name: str | None = None) -> builtins.list[AuditEntry]:
-        with self._read() as connection:
-            return q.load_audit(connection, name)
+        return self._read(lambda connection: q.load_audit(connection, name))
 
     def history(self, name: str, environment: str | None = None) -> builtins.list[AuditEntry]:
         """Alias moves of one model, oldest first: the deployment history per environment."""
@@ -254,15 +267,12 @@ class Registry:
 
     def require_model(self, name: str) -> None:
         """Raise :class:`NotFoundError` naming ``name`` unless it is a registered model."""
-        with self._read() as connection:
-            known = q.model_id(connection, check_name(name)) is not None
-        if not known:
+        checked = check_name(name)
+        if self._read(lambda connection: q.model_id(connection, checked)) is None:
             raise NotFoundError(self._missing(name, "versions"))
 
     def _missing(self, name: str, what: str) -> str:
-        with self._read() as connection:
-            known = q.model_id(connection, name) is not None
-        if not known:
+        if self._read(lambda connection: q.model_id(connection, name)) is None:
             return f"unknown model {name!r}; see 'latte registry list' for registered models"
         return f"model {name!r} has no {what}; see 'latte registry list {name}'"
 
@@ -272,7 +282,8 @@ class Registry:
         """Point ``alias`` at ``version`` (moving it if it pointed elsewhere)."""
         environment, short = split_alias(alias)
         target = self.get(name, version)
-        with translate_db_errors(self.engine), self.engine.begin() as connection:
+
+        def work(connection: Connection) -> None:
             model, reason = q.lock_version(connection, name, version)
             if reason is not None:  # checked under the row lock: a concurrent block wins
                 raise BlockedError(
@@ -281,6 +292,9 @@ class Registry:
             previous = q.move_alias(connection, model, environment, short, version, _now())
             detail = {"alias": alias, "from": previous, "to": version}
             self._audit(connection, "alias", name, version, detail)
+
+        # Not idempotent (a second audit entry): a lost COMMIT fails saying so, never repeats.
+        transaction(self.engine, work, self.reconnect)
         return target
 
     def block(self, name: str, version: int, reason: str) -> ModelVersion:
@@ -288,11 +302,14 @@ class Registry:
         if not reason.strip():
             raise InvalidInputError("a block needs a reason: say why this version is bad")
         self.get(name, version)  # a clear error for an unknown model or version
-        with translate_db_errors(self.engine), self.engine.begin() as connection:
+
+        def work(connection: Connection) -> None:
             model, previous = q.lock_version(connection, name, version)
             if previous is None:  # the first reason stands; blocking again changes nothing
                 q.set_blocked(connection, model, version, reason.strip(), _now())
                 self._audit(connection, "block", name, version, {"reason": reason.strip()})
+
+        transaction(self.engine, work, self.reconnect, idempotent=True)
         return self.get(name, version)
 
     # -- artifacts -----------------------------------------------------------------------
@@ -328,8 +345,13 @@ def open_registry(
     *,
     actor: str = "latte",
     on_uploaded: Callable[[str], None] | None = None,
+    reconnect: Reconnect = RECONNECT,
 ) -> Registry:
-    """Connect to the configured database (migrating it) and artifact store."""
+    """Connect to the configured database (migrating it) and artifact store.
+
+    The first connection fails fast (a wrong URL should not wait); later transactions ride
+    out a lost server as ``reconnect`` says.
+    """
     engine = make_engine(database_url(settings))
     try:
         migrate(engine)
@@ -337,4 +359,4 @@ def open_registry(
     except BaseException:
         engine.dispose()
         raise
-    return Registry(engine, store, actor=actor, on_uploaded=on_uploaded)
+    return Registry(engine, store, actor=actor, on_uploaded=on_uploaded, reconnect=reconnect)

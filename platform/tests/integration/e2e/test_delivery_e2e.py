@@ -5,7 +5,7 @@ bare remote, the real helm rendering the chart, the real Triton behind the real 
 
     v1 built + registered -> latte release -> up dev -> answers carry v1's digest
     v2 -> latte release --canary 10 -> up dev -> ~10% of 1,000 answers from v2
-    -> latte promote --to staging -> latte rollback dev -> up dev -> only v1, v2 blocked
+    -> latte promote --to qa -> latte rollback dev -> up dev -> only v1, v2 blocked
     -> a tampered artifact: up fails with the fetch's one line, Triton never starts.
 
 The models are tiny real ONNX graphs made here (the models' own builds take minutes); they
@@ -195,10 +195,10 @@ def test_release_canary_promote_rollback_serve_exactly_the_pinned_bytes(project)
     finally:
         stack.__exit__(None, None, None)
 
-    # promote the canary release to staging (a PR branch, merged), then roll dev back
-    _latte(root, "promote", "--to", "staging")
-    _merge(root, _branch(root, "promote/staging/"))
-    staged = (root / "gitops/envs/staging/release.yaml").read_text()
+    # promote the canary release to qa, the next env (a PR branch, merged), then roll dev back
+    _latte(root, "promote", "--to", "qa")
+    _merge(root, _branch(root, "promote/qa/"))
+    staged = (root / "gitops/envs/qa/release.yaml").read_text()
     assert two in staged
     assert one in staged
     _latte(root, "rollback", "dev", "--reason", "e2e: canary rolled back")

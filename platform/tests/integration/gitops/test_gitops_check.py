@@ -8,7 +8,7 @@ from latte.gitops.check import render_env, run_checks
 from latte.gitops.layout import GitopsLayout
 
 pytestmark = pytest.mark.integration
-ENVS = ["dev", "staging", "production"]
+ENVS = ["dev", "qa", "staging", "production"]
 
 
 def _edit(path, change):
@@ -153,6 +153,31 @@ def test_dev_without_gpu_renders_a_plain_deployment(gitops_repo, helm):
 
 
 def test_an_unknown_env_is_a_one_line_error(gitops_repo, capsys):
-    code, _, err = _check(gitops_repo, capsys, "--env", "qa")
+    code, _, err = _check(gitops_repo, capsys, "--env", "uat")
     assert code == 1
-    assert "unknown environment 'qa'" in err
+    assert "unknown environment 'uat'" in err
+
+
+def test_an_env_folder_without_an_appproject_destination_fails(gitops_repo, capsys):
+    import shutil
+
+    shutil.copytree(gitops_repo / "gitops/envs/qa", gitops_repo / "gitops/envs/uat")
+    code, out, _ = _check(gitops_repo, capsys, "--env", "uat")
+    assert code == 1
+    assert "failed  argocd applicationset" in out
+    assert (
+        "gitops/argocd/appproject.yaml: AppProject/latte spec.destinations: no destination for "
+        "namespace latte-uat, so Argo CD refuses to sync gitops/envs/uat/; add {server: "
+        "https://kubernetes.default.svc, namespace: latte-uat}"
+    ) in out
+    assert "latte-qa," not in out, "qa has its destination"
+    # Argo CD matches destinations as globs: one `latte-*` entry covers every env
+    _edit(
+        gitops_repo / "gitops/argocd/appproject.yaml",
+        lambda d: d["spec"]["destinations"].append(
+            {"server": "https://kubernetes.default.svc", "namespace": "latte-u*"}
+        ),
+    )
+    code, out, _ = _check(gitops_repo, capsys, "--env", "uat")
+    assert "no destination" not in out
+    assert code == 0, out

@@ -50,7 +50,7 @@ def _with_release(root, env, text):
 
 
 @pytest.mark.parametrize(
-    ("env", "kind"), [("dev", "cpu"), ("staging", "gpu"), ("production", "gpu")]
+    ("env", "kind"), [("dev", "cpu"), ("qa", "cpu"), ("staging", "gpu"), ("production", "gpu")]
 )
 def test_triton_starts_on_what_the_fetch_init_container_delivered(gitops_repo, helm, env, kind):
     _with_release(gitops_repo, env, CANARY)

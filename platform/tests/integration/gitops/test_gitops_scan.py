@@ -70,6 +70,7 @@ def test_staging_collects_rendered_envs_workflows_and_dockerfiles(gitops_repo, h
     assert origins == {
         "/rendered/dev.yaml": "gitops/charts/latte-inference (rendered for dev)",
         "/rendered/production.yaml": "gitops/charts/latte-inference (rendered for production)",
+        "/rendered/qa.yaml": "gitops/charts/latte-inference (rendered for qa)",
         "/rendered/staging.yaml": "gitops/charts/latte-inference (rendered for staging)",
         "/.github/workflows/ci.yml": "ci/workflows/ci.yml",
         "/docker/svc/Dockerfile": "svc/Dockerfile",

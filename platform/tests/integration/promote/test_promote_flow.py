@@ -1,11 +1,18 @@
 """Promotion on a real git repository with a bare remote and the real registry."""
 
+import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from promote_repo import LONG_AGO, git, land_release, merge, release_text
 
+from latte.gitops.check import render_env, run_checks
+from latte.gitops.helm import find_helm
+from latte.gitops.layout import GitopsLayout
 from latte.promote import PolicyError, PromoteError, promote
+
+REPO = Path(__file__).resolve().parents[4]
 
 R1 = release_text("2026.11.28.1", {"digits": 1, "tumor": 1})
 R2 = release_text("2026.11.29.1", {"digits": 2, "tumor": 1})
@@ -124,15 +131,30 @@ def test_without_remote_the_branch_stays_local(work, workspace):
     assert git(work, "ls-remote", "origin", outcome.branch) == ""
 
 
-def test_a_new_environment_is_one_folder_and_one_line(work, workspace):
+def _add_env_the_documented_way(work, name):
+    """An env as gitops/README.md says: a folder (values.yaml, empty release.yaml and
+    history.yaml), its namespace in the AppProject, one line in the chain. The repository's
+    real chart and Argo CD files come along, so the new env can be rendered and checked."""
+    for part in ("charts", "argocd"):
+        shutil.copytree(REPO / "gitops" / part, work / "gitops" / part)
+    project = work / "gitops/argocd/appproject.yaml"
+    line = "    - {server: https://kubernetes.default.svc, namespace: latte-staging}\n"
+    extra = f"    - {{server: https://kubernetes.default.svc, namespace: latte-{name}}}\n"
+    project.write_text(project.read_text().replace(line, extra + line))
     chain = (work / "gitops/promotion.yaml").read_text()
     (work / "gitops/promotion.yaml").write_text(
-        chain.replace("  - name: staging\n", "  - {name: test}\n  - name: staging\n")
+        chain.replace("  - name: staging\n", f"  - {{name: {name}}}\n  - name: staging\n")
     )
-    (work / "gitops/envs/test").mkdir()
-    (work / "gitops/envs/test/values.yaml").write_text("replicas: 1\n")
+    shutil.copytree(REPO / "gitops/envs/qa", work / "gitops/envs" / name)
+    for file in ("release.yaml", "history.yaml"):  # as committed, not a local pipeline's
+        committed = git(REPO, "show", f"HEAD:gitops/envs/qa/{file}")
+        (work / "gitops/envs" / name / file).write_text(committed + "\n")
     git(work, "add", "gitops")
-    git(work, "commit", "--quiet", "-m", "add the test env")
+    git(work, "commit", "--quiet", "-m", f"add the {name} env")
+
+
+def test_a_new_environment_is_promoted_into_and_passes_gitops_check(work, workspace):
+    _add_env_the_documented_way(work, "test")
     land_release(work, "dev", R1)
     with pytest.raises(PromoteError, match="staging takes releases from test, not dev"):
         promote(workspace(), target="staging", source="dev")
@@ -141,6 +163,17 @@ def test_a_new_environment_is_one_folder_and_one_line(work, workspace):
     history = git(work, "show", f"{outcome.branch}:gitops/envs/test/history.yaml")
     assert "action: promote" in history
     assert "from: dev" in history
+
+    # what Argo CD would deploy from the branch: rendered by the real chart and checked
+    git(work, "checkout", "--quiet", outcome.branch)
+    helm = find_helm(REPO / ".latte" / "tools")
+    results = run_checks(GitopsLayout.discover(work), helm, None, ["test"])
+    names = {r.name for r in results}
+    assert {"values (test)", "helm template (test)", "policy (test)"} <= names
+    assert [(r.name, r.findings) for r in results if r.status == "failed"] == []
+    manifests, _ = render_env(GitopsLayout.discover(work), helm, "test")
+    delivery = next(m for m in manifests if m.name == "ConfigMap/latte-test-triton-delivery")
+    assert "digits" in delivery.doc["data"]["release.yaml"], "the promoted release is rendered"
 
 
 def test_a_model_the_registry_does_not_know_fails_closed(work, workspace):

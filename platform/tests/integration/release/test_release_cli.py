@@ -193,8 +193,8 @@ def test_cli_pins_a_gateway_digest_and_rejects_a_malformed_one(repo, capsys):
     assert _load(repo)["images"]["gateway"]["digest"] == digest
     assert main(["-C", str(repo), "release", "--gateway-digest", "latest"]) == 1
     assert "--gateway-digest 'latest' is not sha256:<64 hex>" in capsys.readouterr().err
-    assert main(["-C", str(repo), "release", "--env", "qa"]) == 1
-    assert "no environment folder gitops/envs/qa" in capsys.readouterr().err
+    assert main(["-C", str(repo), "release", "--env", "uat"]) == 1
+    assert "no environment folder gitops/envs/uat" in capsys.readouterr().err
 
 
 def test_the_released_env_renders_and_passes_policy(repo):

@@ -32,8 +32,8 @@ def test_config_missing_secret_or_env_is_one_line_error(tmp_path, capsys):
     assert "\n" not in err
     for name in RECEIVERS:
         (tmp_path / f"{name}-url").write_text("https://x.example/\n")
-    assert main([*args, "--env", "qa", "--secrets-dir", str(tmp_path)]) == 1
-    assert "no Alertmanager profile for env 'qa'" in capsys.readouterr().err
+    assert main([*args, "--env", "uat", "--secrets-dir", str(tmp_path)]) == 1
+    assert "no Alertmanager profile for env 'uat'" in capsys.readouterr().err
 
 
 def test_serve_bad_listen_is_usage_error(capsys):

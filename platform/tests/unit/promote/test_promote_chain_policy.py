@@ -11,9 +11,15 @@ REPO_CHAIN = Path(__file__).resolve().parents[4] / "gitops" / "promotion.yaml"
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
-def test_the_repository_chain_is_dev_staging_production():
+def test_the_repository_chain_is_dev_qa_staging_production():
     chain = parse_chain(REPO_CHAIN.read_text())
-    assert chain.names == ("dev", "staging", "production")
+    assert chain.names == ("dev", "qa", "staging", "production")
+    folders = sorted(p.name for p in (REPO_CHAIN.parent / "envs").iterdir() if p.is_dir())
+    assert sorted(chain.names) == folders, "every env folder is in the chain, and only those"
+    assert chain.source_of("qa") == "dev"
+    assert chain.policy("qa").soak == timedelta(0)
+    assert chain.source_of("staging") == "qa"
+    assert chain.policy("staging").soak == timedelta(minutes=30)
     assert chain.source_of("production") == "staging"
     assert chain.policy("production").approval
     assert not chain.policy("staging").approval
