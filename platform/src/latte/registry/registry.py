@@ -23,7 +23,6 @@ from latte.registry.db import (
     make_engine,
     migrate,
     transaction,
-    translate_db_errors,
 )
 from latte.registry.digest import Manifest, check_digest, hash_tree
 from latte.registry.errors import BlockedError, IntegrityError, InvalidInputError, NotFoundError
