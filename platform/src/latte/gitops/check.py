@@ -108,16 +108,18 @@ def _values_findings(layout: GitopsLayout, value_files: Sequence[Path]) -> list[
         findings.extend(values.check_values_file(data, layout.label(path)))
         if path.name == "release.yaml":  # the routing rules the schema cannot express
             findings += [Finding(layout.label(path), k, m) for k, m in routing_problems(data)]
-    return findings + values.check_merged_resources(layers) + _runtime_findings(layout, env, layers)
+    findings += values.check_merged_resources(layers)
+    return findings + _runtime_findings(layout, files, layers)
 
 
 def _runtime_findings(
-    layout: GitopsLayout, env: str, layers: list[tuple[str, Any]]
+    layout: GitopsLayout, files: Sequence[Path], layers: list[tuple[str, Any]]
 ) -> list[Finding]:
     """A model released for TF Serving needs its SavedModel digests and the env's TF Serving."""
     merged = values.merge_values([data for _, data in layers])
     enabled = bool((merged.get("tfServing") or {}).get("enabled"))
-    label = layout.label(layout.env(env) / "release.yaml")
+    releases = [path for path in files if path.name == "release.yaml"]
+    label = layout.label(releases[-1] if releases else files[-1])
     return [Finding(label, key, message) for key, message in runtime_problems(merged, enabled)]
 
 
