@@ -95,7 +95,9 @@ def write_bench(root: Path, name: str = "digits", status: str = "passed", p95: f
     (folder / "bench.json").write_text(json.dumps(report))
 
 
-COVERAGE = '<coverage lines-valid="100" lines-covered="95" branches-valid="0" branches-covered="0"/>'
+COVERAGE = (
+    '<coverage lines-valid="100" lines-covered="95" branches-valid="0" branches-covered="0"/>'
+)
 
 
 def write_reports(root: Path, failures: int = 0):
