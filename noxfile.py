@@ -73,8 +73,12 @@ def _group(name: str) -> list[str]:
 
 
 def _install_runner(session: nox.Session) -> None:
-    """The task runner (latte) itself: every stage session runs its targets with it."""
-    session.install("-e", "contracts", "-e", "platform")
+    """The task runner (latte) itself: every stage session runs its targets with it.
+
+    Without dependencies: `latte run` and `latte.stages` need only the standard library and
+    contracts, so an environment gets no package its stage would not have had.
+    """
+    session.install("--no-deps", "-e", "contracts", "-e", "platform")
 
 
 def _env_stamp() -> str:

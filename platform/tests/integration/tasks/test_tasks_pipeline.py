@@ -7,7 +7,9 @@ Two packages: ``lib`` and ``app`` (app's tests import lib's sources, declared as
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -193,3 +195,24 @@ def test_the_repository_s_own_affected_targets_for_a_serving_change():
         "//loadtests:tests",
         "//loadtests:typecheck",
     }
+
+
+def test_the_runner_needs_only_the_standard_library_and_contracts(tmp_path):
+    """Stage environments install latte with --no-deps (noxfile `_install_runner`): the task
+    runner and the stage commands must import with nothing but the stdlib and contracts."""
+    repo = Path(__file__).resolve().parents[4]
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "bare")], check=True
+    )
+    bare = tmp_path / "bare" / "bin" / "python"
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": f"{repo}/platform/src:{repo}/contracts/src"}
+    code = "import latte.cli, latte.tasks.cli, latte.tasks.api, latte.stages, latte.tasks._call"
+    subprocess.run([str(bare), "-c", code], check=True, env=env)
+    done = subprocess.run(
+        [str(bare), "-m", "latte", "-C", str(repo), "graph", "//serving:tests"],
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.stdout.split() == ["//serving:tests"]
