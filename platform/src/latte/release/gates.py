@@ -1,13 +1,18 @@
 """The four gates a release needs, read from what the pipeline left in ``build/``.
 
-- tests: every ``build/reports/junit-*.xml`` (``nox -s tests``) ran tests and none failed;
-- security: ``bandit-*.json`` has no medium/high finding, ``pip-audit-*.json`` no known
-  vulnerability, ``checkov-*.json`` (when present) no failed check;
+- tests: every package (:data:`TESTED_PACKAGES`) left ``junit-<package>.xml`` (``nox -s
+  tests``) with tests that ran (not all skipped), none failed or errored, and
+  ``coverage-<package>.xml`` at >= 80% (lines and branches, as ``--cov-fail-under`` counts);
+- security: every package's ``bandit-<package>.json`` has no medium/high finding and its
+  ``pip-audit-<package>.json`` no known vulnerability; ``checkov-gitops.json`` exists with no
+  failed check;
 - quality: each released model's ``metrics.json`` says ``gates_passed``;
 - slo: each released model's ``build/bench/<model>/bench.json`` says ``status: passed``.
 
-tests and security are reports of a whole tree, so they must be newer than the source commit
-(and the tree clean, checked by the caller); quality and slo are tied to the model artifact.
+A missing report fails its gate naming the file. tests and security are reports of a whole
+tree, so they must be newer than the source commit (and the tree clean, checked by the
+caller; a task-runner hit re-dates the reports it restores or confirms, as if the stage had
+run); quality and slo are tied to the model artifact.
 A gate is any callable ``(GateInputs) -> GateResult``; :data:`GATES` is the table.
 """
 
@@ -24,9 +29,20 @@ from latte.release.errors import ReleaseError
 from latte.release.inputs import load_bench_report, load_build_report
 from latte_contracts.layout import BuildLayout
 
-__all__ = ["GATES", "Gate", "GateInputs", "GateResult", "evaluate_gates"]
+__all__ = [
+    "GATES",
+    "MIN_COVERAGE",
+    "TESTED_PACKAGES",
+    "Gate",
+    "GateInputs",
+    "GateResult",
+    "evaluate_gates",
+]
 
 _SEVERE = {"MEDIUM", "HIGH"}
+# every package with tests (the noxfile's PACKAGES; a test keeps the two lists equal)
+TESTED_PACKAGES = ("contracts", "platform", "models", "serving", "loadtests")
+MIN_COVERAGE = 80.0  # percent, like the tests session's --cov-fail-under
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +53,7 @@ class GateInputs:
     models: Mapping[str, Path]  # name -> metrics.json
     benches: Mapping[str, Path]  # name -> bench.json
     commit_time: int  # unix seconds; tree-wide reports must be newer
+    packages: Sequence[str] = TESTED_PACKAGES  # each must leave its test and scan reports
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,25 +68,37 @@ class Gate(Protocol):
 
 
 def tests_gate(inputs: GateInputs) -> GateResult:
-    files = sorted(inputs.reports.glob("junit-*.xml"))
-    problem = _stale_or_missing(files, inputs, "run `nox -s tests`")
-    for path in files:
-        problem = problem or _junit_problem(path)
-    return GateResult("tests", not problem, problem)
+    fix = "run `nox -s tests`"
+    for package in inputs.packages:
+        junit = inputs.reports / f"junit-{package}.xml"
+        coverage = inputs.reports / f"coverage-{package}.xml"
+        problem = (
+            _stale_or_missing(junit, inputs, fix)
+            or _junit_problem(junit)
+            or _stale_or_missing(coverage, inputs, fix)
+            or _coverage_problem(coverage)
+        )
+        if problem:
+            return GateResult("tests", False, problem)
+    return GateResult("tests", True)
 
 
 def security_gate(inputs: GateInputs) -> GateResult:
-    bandit = sorted(inputs.reports.glob("bandit-*.json"))
-    audits = sorted(inputs.reports.glob("pip-audit-*.json"))
-    checkov = sorted(inputs.reports.glob("checkov-*.json"))
-    problem = _stale_or_missing(bandit, inputs, "run `nox -s security`")
-    problem = problem or _stale_or_missing(audits, inputs, "run `nox -s security`")
-    for path in bandit:
-        problem = problem or _bandit_problem(path)
-    for path in audits:
-        problem = problem or _audit_problem(path)
-    for path in checkov:
-        problem = problem or _checkov_problem(path)
+    fix = "run `nox -s security`"
+    for package in inputs.packages:
+        bandit = inputs.reports / f"bandit-{package}.json"
+        audit = inputs.reports / f"pip-audit-{package}.json"
+        problem = (
+            _stale_or_missing(bandit, inputs, fix)
+            or _bandit_problem(bandit)
+            or _stale_or_missing(audit, inputs, fix)
+            or _audit_problem(audit)
+        )
+        if problem:
+            return GateResult("security", False, problem)
+    checkov = inputs.reports / "checkov-gitops.json"
+    fix = "run `nox -s security(package='gitops')` (checkov)"
+    problem = _stale_or_missing(checkov, inputs, fix) or _checkov_problem(checkov)
     return GateResult("security", not problem, problem)
 
 
@@ -131,27 +160,59 @@ def evaluate_gates(inputs: GateInputs, gates: Mapping[str, Gate] | None = None) 
     return [gate(inputs) for gate in (GATES if gates is None else gates).values()]
 
 
-def _stale_or_missing(files: Sequence[Path], inputs: GateInputs, fix: str) -> str:
-    if not files:
-        return f"no reports in {inputs.reports}; {fix}"
-    for path in files:
-        if path.stat().st_mtime < inputs.commit_time:
-            return f"{path} is older than the source commit (a previous run's result); {fix}"
+def _stale_or_missing(path: Path, inputs: GateInputs, fix: str) -> str:
+    if not path.is_file():
+        return f"{path} is missing; {fix}"
+    if path.stat().st_mtime < inputs.commit_time:
+        return f"{path} is older than the source commit (a previous run's result); {fix}"
     return ""
 
 
-def _junit_problem(path: Path) -> str:
+def _xml_root(path: Path) -> ET.Element | str:
     try:
         # our own pytest run wrote this report into build/reports: it is not untrusted input
-        root = ET.parse(path).getroot()  # noqa: S314  # nosec B314
+        return ET.parse(path).getroot()  # noqa: S314  # nosec B314
     except ET.ParseError as exc:
-        return f"{path}: not JUnit XML ({exc}); rerun `nox -s tests`"
+        return f"{path}: not XML ({exc}); rerun `nox -s tests`"
+
+
+def _junit_problem(path: Path) -> str:
+    root = _xml_root(path)
+    if isinstance(root, str):
+        return root.replace("not XML", "not JUnit XML")
     suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
     total = sum(int(s.get("tests", 0)) for s in suites)
     bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+    skipped = sum(int(s.get("skipped", 0)) for s in suites)
     if total == 0:
         return f"{path}: ran no test"
-    return f"{path}: {bad} of {total} tests failed" if bad else ""
+    if bad:
+        return f"{path}: {bad} of {total} tests failed"
+    if skipped >= total:
+        return f"{path}: all {total} tests were skipped; run them where their tools exist"
+    return ""
+
+
+def _coverage_problem(path: Path) -> str:
+    """Total coverage as coverage.py counts it with branches: covered lines and branches over
+    all lines and branches (the XML's line-rate alone leaves the branches out)."""
+    root = _xml_root(path)
+    if isinstance(root, str):
+        return root.replace("not XML", "not coverage XML")
+    try:
+        counts = [
+            int(root.get(name, "0"))
+            for name in ("lines-covered", "branches-covered", "lines-valid", "branches-valid")
+        ]
+    except ValueError:
+        return f"{path}: not a coverage.py XML report; rerun `nox -s tests`"
+    covered, valid = counts[0] + counts[1], counts[2] + counts[3]
+    if root.tag != "coverage" or valid == 0:
+        return f"{path}: measured no code; rerun `nox -s tests`"
+    percent = 100.0 * covered / valid
+    if round(percent) < MIN_COVERAGE:  # rounded to whole percents, as --cov-fail-under does
+        return f"{path}: coverage {percent:.1f}% is below {MIN_COVERAGE:.0f}%"
+    return ""
 
 
 def _bandit_problem(path: Path) -> str:

@@ -2,7 +2,8 @@
 
 Changes are files that differ between the merge base of REF and HEAD and the working tree
 (committed, staged, unstaged and untracked), matched as paths against each target's ``srcs``
-globs, so deleted files count too. A changed BUILD.toml or requirements file affects every
+(package-relative), ``inputs`` and ``optional_inputs`` (root-relative) globs, so deleted
+files count too. A changed BUILD.toml or requirements file affects every
 target of its package.
 """
 
@@ -52,13 +53,16 @@ def affected_targets(graph: Graph, changed: set[str]) -> list[Label]:
 
 
 def _touches(graph: Graph, label: Label, changed: set[str]) -> bool:
+    target = graph.targets[label]
     package = label.package
     prefix = f"{package}/" if package else ""
     always = {f"{prefix}{BUILD_FILE}", *requirement_files(graph.root, package)}
     if changed & always:
         return True
-    globs = [Glob.compile(pattern) for pattern in graph.targets[label].srcs]
+    srcs = [Glob.compile(pattern) for pattern in target.srcs]
+    rooted = [Glob.compile(p) for p in (*target.inputs, *target.optional_inputs)]
     return any(
-        path.startswith(prefix) and any(g.matches(path[len(prefix) :]) for g in globs)
+        (path.startswith(prefix) and any(g.matches(path[len(prefix) :]) for g in srcs))
+        or any(g.matches(path) for g in rooted)
         for path in changed
     )

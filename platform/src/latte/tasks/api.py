@@ -48,10 +48,16 @@ class RunReport:
             failed = ", ".join(self.by_status(TargetStatus.FAILED)) or "none (the run stopped)"
             raise TargetFailedError(f"failed: {failed}; see the logs above")
 
+    @property
+    def saved(self) -> float:
+        """Seconds the hits' actions took when they last ran: the time the cache saved."""
+        return sum(r.saved for r in self.results)
+
     def summary(self) -> str:
         counts = Counter(r.status for r in self.results)
         parts = [f"{counts[s]} {s}" for s in STATUSES if counts[s]]
-        return f"{len(self.results)} targets in {self.seconds:.2f}s: " + ", ".join(parts)
+        text = f"{len(self.results)} targets in {self.seconds:.2f}s: " + ", ".join(parts)
+        return text + (f" (saved {self.saved:.1f}s)" if self.saved else "")
 
 
 def _build_dir(settings: Settings) -> str:

@@ -15,7 +15,19 @@ __all__ = ["BUILD_FILE", "Target", "parse_build_file"]
 
 BUILD_FILE = "BUILD.toml"
 _KNOWN = frozenset(
-    {"name", "srcs", "deps", "outs", "command", "callable", "env", "tools", "description"}
+    {
+        "name",
+        "srcs",
+        "inputs",
+        "optional_inputs",
+        "deps",
+        "outs",
+        "command",
+        "callable",
+        "env",
+        "tools",
+        "description",
+    }
 )
 _CALLABLE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -28,6 +40,9 @@ class Target:
     label: Label
     build_file: str  # relative to the repository root, for error messages
     srcs: tuple[str, ...] = ()
+    # globs relative to the repository root: files of other packages, shared configs, locks
+    inputs: tuple[str, ...] = ()
+    optional_inputs: tuple[str, ...] = ()  # may match nothing yet (e.g. a lock not written)
     deps: tuple[Label, ...] = ()
     outs: tuple[str, ...] = ()
     command: tuple[str, ...] = ()
@@ -80,6 +95,8 @@ def _parse_target(rel: str, package: str, table: Any) -> Target:
         label=label,
         build_file=rel,
         srcs=_strings(rel, name, table, "srcs"),
+        inputs=_strings(rel, name, table, "inputs"),
+        optional_inputs=_strings(rel, name, table, "optional_inputs"),
         deps=deps,
         outs=_strings(rel, name, table, "outs"),
         command=_strings(rel, name, table, "command"),
@@ -114,7 +131,7 @@ def _check_target(rel: str, target: Target) -> None:
         raise BuildFileError(
             rel, name, f"callable {target.callable!r} must look like 'package.module:function'"
         )
-    for pattern in (*target.srcs, *target.outs):
+    for pattern in (*target.srcs, *target.inputs, *target.optional_inputs, *target.outs):
         parts = PurePosixPath(pattern).parts
         if pattern.startswith("/") or ".." in parts or "\\" in pattern:
             raise BuildFileError(

@@ -192,18 +192,31 @@ def _toposort(targets: Mapping[Label, Target]) -> tuple[Label, ...]:
 def _expand(root: Path, target: Target) -> tuple[str, ...]:
     package = target.label.package
     folder = root / package if package else root
-    globs = [Glob.compile(pattern) for pattern in target.srcs]
     files: dict[str, None] = {}
+    for relpath in _walk_globs(target, folder, target.srcs, "srcs"):
+        files[f"{package}/{relpath}" if package else relpath] = None
+    for relpath in _walk_globs(target, root, target.inputs, "inputs"):
+        files[relpath] = None
+    for relpath in _walk_globs(target, root, target.optional_inputs, ""):
+        files[relpath] = None
+    return tuple(sorted(files))
+
+
+def _walk_globs(target: Target, folder: Path, patterns: Iterable[str], kind: str) -> list[str]:
+    """Files the globs match under ``folder``; each glob of a required ``kind`` must match."""
+    globs = [Glob.compile(pattern) for pattern in patterns]
+    found: list[str] = []
     matched: set[str] = set()
     for glob, relpath in walk_files(folder, globs):
         matched.add(glob.pattern)
-        files[f"{package}/{relpath}" if package else relpath] = None
-    for glob in globs:
+        found.append(relpath)
+    for glob in globs if kind else ():
         if glob.pattern not in matched:
+            base = f"{target.label.package or '.'}/" if kind == "srcs" else "the repository root"
             raise BuildFileError(
                 target.build_file,
                 target.label.name,
-                f"srcs glob {glob.pattern!r} matches no file under {package or '.'}/; "
+                f"{kind} glob {glob.pattern!r} matches no file under {base}; "
                 "fix the pattern or remove it",
             )
-    return tuple(sorted(files))
+    return found

@@ -10,7 +10,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import platform
+import re
+import sys
 import sysconfig
 from collections.abc import Iterable, Mapping
 from importlib import metadata
@@ -41,6 +44,46 @@ def _tool_version(name: str) -> str:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         return NOT_INSTALLED
+
+
+ALL_TOOLS = "*"
+
+
+def _tools(names: Iterable[str]) -> dict[str, str]:
+    """Versions of the declared distributions; ``"*"`` is every installed one (a whole
+    environment, e.g. what a test run imports), by normalised name."""
+    versions: dict[str, str] = {}
+    for name in names:
+        if name == ALL_TOOLS:
+            versions.update(_environment())
+        else:
+            versions[name] = _tool_version(name)
+    return versions
+
+
+@functools.cache
+def _environment() -> dict[str, str]:
+    """name -> version of every distribution on ``sys.path``, read from the ``.dist-info``
+    folder names (``name-version.dist-info``): parsing each METADATA file costs ~5 ms, and a
+    no-op run does this once per session."""
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".dist-info") and "-" in name:
+                dist, _, version = name.removesuffix(".dist-info").partition("-")
+                found.setdefault(_normalise(dist), version)
+            elif name.endswith(".egg-info"):
+                dist = name.removesuffix(".egg-info").split("-")[0]
+                found.setdefault(_normalise(dist), _tool_version(dist))
+    return dict(sorted(found.items()))
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def key_of(manifest: Manifest) -> str:
@@ -76,10 +119,7 @@ def compute_manifests(
             "requirements": {path: digests[path] for path in requirements[label.package]},
             "deps": {str(dep): key_of(manifests[dep]) for dep in target.deps},
             "env": {name: environ.get(name, UNSET) for name in target.env},
-            "tools": {
-                "python": interpreter_id(),
-                **{name: _tool_version(name) for name in target.tools},
-            },
+            "tools": {"python": interpreter_id(), **_tools(target.tools)},
         }
     return manifests
 

@@ -8,6 +8,7 @@ never leaves a half-written output.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -27,6 +28,7 @@ __all__ = [
     "remove_outputs",
     "restore_outputs",
     "snapshot_outputs",
+    "touch_outputs",
 ]
 
 Record = dict[str, Any]
@@ -157,6 +159,19 @@ def outputs_intact(root: Path, records: Iterable[Record], memo: DigestMemo) -> b
         if any(actual[f"{record['path']}/{rel}"] != expected[rel] for rel in files):
             return False
     return True
+
+
+def touch_outputs(root: Path, records: Iterable[Record]) -> None:
+    """Date file outputs (reports) to now on a hit: they speak for this run, as if it had
+    produced them (the release gates refuse reports older than the source commit).
+
+    Folders (model trees) keep their times: nothing judges them by age, and re-dating them
+    would make the next run re-hash every file in them.
+    """
+    for record in records:
+        if record["kind"] == "file":
+            with contextlib.suppress(OSError):
+                os.utime(root / record["path"])
 
 
 def remove_outputs(root: Path, outs: Iterable[str]) -> None:

@@ -26,6 +26,7 @@ from latte.tasks.outputs import (
     remove_outputs,
     restore_outputs,
     snapshot_outputs,
+    touch_outputs,
 )
 from latte.tasks.progress import Reporter
 from latte.tasks.remote import RemoteCache
@@ -57,6 +58,7 @@ class TargetResult:
     key: str
     seconds: float
     outs: tuple[str, ...] = ()
+    saved: float = 0.0  # on a hit: how long the action took when it ran
 
 
 @dataclasses.dataclass
@@ -79,15 +81,17 @@ class TargetRunner:
         started = time.perf_counter()
         self.reporter.started(str(label))
         key = key_of(self.manifests[label])
-        status, logs = self._from_cache(label, key) or self._build(label, key)
+        status, logs, saved = self._from_cache(label, key) or (*self._build(label, key), 0.0)
         seconds = time.perf_counter() - started
         with self._lock:
             outs = self.outs(label)
-            self.results[label] = TargetResult(str(label), status, key, seconds, outs)
+            self.results[label] = TargetResult(str(label), status, key, seconds, outs, saved)
             self.reporter.finished(str(label), status, seconds, logs)
         return status is not TargetStatus.FAILED
 
-    def _from_cache(self, label: Label, key: str) -> tuple[TargetStatus, tuple[str, str]] | None:
+    def _from_cache(
+        self, label: Label, key: str
+    ) -> tuple[TargetStatus, tuple[str, str], float] | None:
         entry = self.local.get_entry(key)
         if entry is not None and not entry_is_valid(entry, self.outs(label)):
             self.reporter.warn(f"{label}: local cache entry {key[:12]} is damaged; rebuilding")
@@ -95,6 +99,7 @@ class TargetRunner:
         if entry is not None:
             outputs = entry["outputs"]
             if outputs_intact(self.graph.root, outputs, self.memo):
+                touch_outputs(self.graph.root, outputs)
                 return self._hit(label, key, entry, TargetStatus.CACHED)
             if restore_outputs(self.graph.root, outputs, self.local.fetch_blob):
                 return self._hit(label, key, entry, TargetStatus.RESTORED)
@@ -139,9 +144,11 @@ class TargetRunner:
 
     def _hit(
         self, label: Label, key: str, entry: CacheEntry, status: TargetStatus
-    ) -> tuple[TargetStatus, tuple[str, str]]:
+    ) -> tuple[TargetStatus, tuple[str, str], float]:
         self.local.remember(label.slug, key)
-        return status, (self._log(entry.get("stdout")), self._log(entry.get("stderr")))
+        logs = (self._log(entry.get("stdout")), self._log(entry.get("stderr")))
+        seconds = entry.get("seconds")
+        return status, logs, float(seconds) if isinstance(seconds, int | float) else 0.0
 
     def _log(self, digest: str | None) -> str:
         data = self.local.read_blob(digest) if digest else b""

@@ -137,6 +137,35 @@ def test_a_failed_gate_is_refused_by_name_and_nothing_is_written(repo, capsys):
     assert _files(repo) == before
 
 
+@pytest.mark.parametrize(
+    ("plant", "message"),
+    [
+        (
+            lambda reports: (reports / "junit-serving.xml").write_text(
+                '<testsuite tests="298" skipped="298" failures="0" errors="0"/>'
+            ),
+            "junit-serving.xml: all 298 tests were skipped",
+        ),
+        (
+            lambda reports: (reports / "coverage-models.xml").unlink(),
+            "coverage-models.xml is missing",
+        ),
+        (
+            lambda reports: (reports / "checkov-gitops.json").unlink(),
+            "checkov-gitops.json is missing",
+        ),
+    ],
+)
+def test_planted_evidence_is_refused_naming_the_file(repo, capsys, plant, message):
+    before = _files(repo)
+    plant(repo / "build" / "reports")
+    assert main(["-C", str(repo), "release"]) == 1
+    err = capsys.readouterr().err
+    assert "did not pass for commit" in err
+    assert message in err
+    assert _files(repo) == before
+
+
 def test_a_failed_slo_is_refused(repo):
     write_bench(repo, status="failed", p95=12.0)
     with pytest.raises(GateFailedError, match=r"gate slo did not pass.*measured 12.0 ms"):
