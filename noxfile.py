@@ -221,7 +221,7 @@ def _planted_findings(session: nox.Session) -> None:
 
     It skips where checkov is not installed (every tests environment), so here a skip fails.
     """
-    junit = REPORTS / "junit-gitops-scan.xml"
+    junit = REPORTS / "gitops-scan-tests.xml"  # not junit-*: those are the packages' tests
     session.run(
         "pytest", "-p", "no:cacheprovider", "-q",
         "platform/tests/integration/gitops/test_gitops_scan.py", f"--junitxml={junit}",
