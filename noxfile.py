@@ -2,8 +2,9 @@
 
 `nox` runs the main job; `nox -s tests` runs every package's tests; `nox -l` lists all.
 Environments are reused between runs on a laptop (`reuse_venv = "yes"`: nox still runs every
-install step, so a changed requirement is picked up); CI=true makes every run start clean.
-Never use `-R` after changing a requirement: it skips the install step entirely.
+install step, so a changed lock is picked up); CI=true makes every run start clean. Each one
+installs its lock, locks/<env>.txt (`nox -s lock` refreshes them after a requirement changed).
+Never use `-R` after changing a lock: it skips the install step entirely.
 """
 
 from __future__ import annotations
