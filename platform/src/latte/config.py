@@ -15,7 +15,7 @@ from typing import Any
 
 from latte.errors import ConfigError
 
-__all__ = ["CONFIG_FILE", "Settings", "find_root", "load_settings"]
+__all__ = ["CONFIG_FILE", "Settings", "find_root", "load_settings", "settings_variables"]
 
 CONFIG_FILE = "latte.toml"
 _ENV_PREFIX = "LATTE_"
@@ -73,6 +73,12 @@ _ENV_ALIASES = {
     "ci": ("CI",),
     "kubeconfig": ("KUBECONFIG",),
 }
+
+
+def settings_variables(environ: Mapping[str, str]) -> list[str]:
+    """The variables of ``environ`` that latte reads: every LATTE_* plus the aliases above."""
+    aliases = {name for names in _ENV_ALIASES.values() for name in names}
+    return sorted(name for name in environ if name.startswith(_ENV_PREFIX) or name in aliases)
 
 
 def find_root(start: Path) -> Path:

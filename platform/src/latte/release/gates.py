@@ -176,14 +176,33 @@ def _xml_root(path: Path) -> ET.Element | str:
         return f"{path}: not XML ({exc}); rerun `nox -s tests`"
 
 
-def _junit_problem(path: Path) -> str:
+@dataclasses.dataclass(frozen=True)
+class JUnitTotals:
+    """What one JUnit XML report counts over all its suites."""
+
+    tests: int
+    failed: int  # failures + errors
+    skipped: int
+
+
+def junit_totals(path: Path) -> JUnitTotals | str:
+    """The report's totals, or a one-line reason it is not a JUnit XML file."""
     root = _xml_root(path)
     if isinstance(root, str):
         return root.replace("not XML", "not JUnit XML")
     suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
-    total = sum(int(s.get("tests", 0)) for s in suites)
-    bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
-    skipped = sum(int(s.get("skipped", 0)) for s in suites)
+    return JUnitTotals(
+        tests=sum(int(s.get("tests", 0)) for s in suites),
+        failed=sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites),
+        skipped=sum(int(s.get("skipped", 0)) for s in suites),
+    )
+
+
+def _junit_problem(path: Path) -> str:
+    totals = junit_totals(path)
+    if isinstance(totals, str):
+        return totals
+    total, bad, skipped = totals.tests, totals.failed, totals.skipped
     if total == 0:
         return f"{path}: ran no test"
     if bad:

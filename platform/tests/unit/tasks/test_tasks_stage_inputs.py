@@ -107,3 +107,26 @@ def test_the_lint_stage_fails_on_a_lint_or_format_problem(tmp_path, monkeypatch)
     assert stages.main(["lint", "unformatted.py"]) == 1
     (tmp_path / "unused.py").write_text("import os\n")
     assert stages.main(["lint", "unused.py"]) == 1
+
+
+def test_the_security_stage_refuses_a_missing_lock(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv(stages.AUDIT_DATE, dt.datetime.now(dt.UTC).date().isoformat())
+    (tmp_path / "pkg" / "src").mkdir(parents=True)
+    (tmp_path / "pkg" / "src" / "ok.py").write_text("VALUE = 1\n")
+    monkeypatch.chdir(tmp_path)
+    code = stages.main(["security", "pkg", "--lock", "locks/none.txt", "--reports", "out"])
+    assert code == 2
+    assert "locks/none.txt is missing: run `nox -s lock`" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "pip-audit-pkg.json").exists()
+
+
+def test_a_pip_audit_report_that_skipped_packages_says_so(tmp_path, capsys):
+    report = tmp_path / "pip-audit.json"
+    report.write_text(
+        '{"dependencies": [{"name": "a", "version": "1", "vulns": []},'
+        ' {"name": "b", "version": "2", "skip_reason": "not found on PyPI"}]}'
+    )
+    stages._say_what_was_not_audited(report)
+    assert "1 of 2 locked packages audited, 1 NOT AUDITED (first: not found on PyPI)" in (
+        capsys.readouterr().out
+    )
