@@ -66,7 +66,7 @@ def test_tf_serving_on_fetches_each_routed_saved_model_and_passes_policy(gitops_
     } <= set(named)  # fmt: skip
     pod = named["Deployment/latte-dev-tfserving"].doc["spec"]["template"]["spec"]
     server = pod["containers"][0]
-    assert server["image"] == "tensorflow/serving:2.19.0"
+    assert server["image"] == "tensorflow/serving:2.20.0"
     assert server["securityContext"]["readOnlyRootFilesystem"] is True
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert set(server["resources"]) == {"requests", "limits"}
