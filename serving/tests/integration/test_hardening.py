@@ -271,15 +271,27 @@ def test_routing_reload_applies_good_files_and_keeps_the_last_good_one(serve_gat
     routing.write_text("models:\n  tiny: {stable: 1, weights: {1: 1}}\n")
     server = serve_gateway(routing_file=routing, routing_reload_s=0.1)
 
-    def stable_after(text: str) -> int:
+    def stable_after(text: str, expected: int, wait: float = 10) -> int:
+        """Write ``text``, then poll until ``expected`` is served or ``wait`` s passed (a
+        loaded machine may take several reload periods to notice the file)."""
         routing.write_text(text)
         os.utime(routing, (time.time() + 1, time.time() + 1))
-        time.sleep(0.6)
-        return httpx.get(f"http://{server.url}/admin/routing").json()["models"]["tiny"]["stable"]
+        deadline = time.monotonic() + wait
+        while True:
+            time.sleep(0.3)
+            answer = httpx.get(f"http://{server.url}/admin/routing").json()
+            stable = answer["models"]["tiny"]["stable"]
+            if stable == expected or time.monotonic() > deadline:
+                return int(stable)
 
-    assert stable_after("models:\n  tiny: {stable: 1, weights: {1: .nan}}\n") == 1
-    assert stable_after("models:\n  tiny: {stable: 9, weights: {9: 1}}\n") == 1
-    assert stable_after("models:\n  tiny: {stable: 2, weights: {2: 1}}\n") == 2
+    # a refused file never changes what is served: polled 2 s (20 reload periods) for a change
+    refused = (
+        "models:\n  tiny: {stable: 1, weights: {1: .nan}}\n",
+        "models:\n  tiny: {stable: 9, weights: {9: 1}}\n",
+    )
+    assert stable_after(refused[0], expected=-1, wait=2) == 1
+    assert stable_after(refused[1], expected=9, wait=2) == 1
+    assert stable_after("models:\n  tiny: {stable: 2, weights: {2: 1}}\n", expected=2) == 2
     with httpx.Client(base_url=f"http://{server.url}") as client:
         assert (
             client.post("/v2/models/tiny/infer", json=BODY).headers["x-latte-model-version"] == "2"
