@@ -13,6 +13,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from latte_serving.errors import ConfigFileError
+from latte_serving.faults import Fault, parse_faults
+
 __all__ = ["GatewaySettings", "hash_api_key"]
 
 
@@ -60,12 +63,24 @@ class GatewaySettings(BaseSettings):
     # live monitoring (feedback, events, tenants): latte_serving.monitoring's file format
     monitoring: bool = True
     monitoring_file: Path | None = None
+    # game-day fault injection (latte_serving.faults), e.g. "tiny@2:errors=0.2"; empty = off
+    faults: Annotated[tuple[Fault, ...], NoDecode] = ()
 
     @field_validator("api_key_hashes", mode="before")
     @classmethod
     def _split_hashes(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("faults", mode="before")
+    @classmethod
+    def _parse_faults(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return parse_faults(value)
+            except ConfigFileError as exc:  # pydantic reports ValueErrors as setting errors
+                raise ValueError(str(exc)) from exc
         return value
 
     def resolved_backend(self) -> Literal["local", "triton"]:
