@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,3 +97,75 @@ def postgres_server() -> Iterator[str]:
     finally:
         subprocess.run([*ctl, "-m", "immediate", "-w", "stop"], check=False, capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def prometheus_factory(tmp_path: Path) -> Iterator[Any]:
+    """Start real Prometheus servers (Debian's binary) on 127.0.0.1 with 1 s scrape and rule
+    intervals: ``start(scrape={job: "host:port"}, rule_files=[...], openmetrics=TEXT)``
+    returns the base URL. ``openmetrics`` is backfilled into the TSDB first with
+    ``promtool tsdb create-blocks-from openmetrics``, so tests have hours of history at once.
+    Every server is stopped at teardown."""
+    import time
+
+    import httpx
+    import yaml
+
+    from latte.up.stack import stop_process
+
+    binary, promtool = shutil.which("prometheus"), shutil.which("promtool")
+    if binary is None or promtool is None:
+        pytest.skip("prometheus/promtool not installed (Debian 'prometheus'; .ci/run installs it)")
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(
+        scrape: dict[str, str] | None = None,
+        rule_files: list[Path] | None = None,
+        openmetrics: str | None = None,
+        port: int | None = None,
+    ) -> str:
+        folder = Path(tempfile.mkdtemp(prefix="prometheus-", dir=tmp_path))
+        if openmetrics is not None:
+            source = folder / "backfill.om"
+            source.write_text(openmetrics)
+            subprocess.run(
+                [promtool, "tsdb", "create-blocks-from", "openmetrics", str(source),
+                 str(folder / "tsdb")],
+                check=True, capture_output=True, timeout=120,
+            )  # fmt: skip
+        config = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(p) for p in rule_files or ()],
+            "scrape_configs": [
+                {"job_name": job, "static_configs": [{"targets": [target]}]}
+                for job, target in (scrape or {}).items()
+            ],
+        }
+        (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
+        port = port or free_port()
+        log = (folder / "prometheus.log").open("wb")
+        process = subprocess.Popen(
+            [binary, f"--config.file={folder / 'prometheus.yml'}",
+             f"--storage.tsdb.path={folder / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        log.close()
+        processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"prometheus exited: {(folder / 'prometheus.log').read_text()}")
+            try:
+                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                    return url
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("prometheus did not become ready within 60 s")
+
+    try:
+        yield start
+    finally:
+        for process in processes:
+            stop_process(process)

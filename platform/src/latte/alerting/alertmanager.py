@@ -19,7 +19,7 @@ from ruamel.yaml.error import YAMLError
 
 from latte.alerting.errors import AlertingError
 
-__all__ = ["ALERTMANAGER_DIR", "RECEIVERS", "dump", "read_urls", "render"]
+__all__ = ["ALERTMANAGER_DIR", "RECEIVERS", "dump", "load_yaml", "read_urls", "render"]
 
 ALERTMANAGER_DIR = "gitops/monitoring/alertmanager"
 _TIMINGS = ("group_wait", "group_interval", "repeat_interval")
@@ -44,7 +44,7 @@ def read_urls(secrets_dir: Path) -> dict[str, str]:
     return urls
 
 
-def _load(path: Path) -> Any:
+def load_yaml(path: Path) -> Any:
     try:
         return YAML(typ="safe").load(path.read_text(encoding="utf-8"))
     except (OSError, YAMLError) as exc:
@@ -61,8 +61,8 @@ def _timings(profile: Mapping[str, Any], name: str, env: str) -> dict[str, str]:
 def render(root: Path, env: str, urls: Mapping[str, str]) -> dict[str, Any]:
     """The Alertmanager configuration of ``env`` as a mapping (dump it as YAML)."""
     folder = root / ALERTMANAGER_DIR
-    base = _load(folder / "alertmanager.yaml")
-    profiles = _load(folder / "profiles.yaml") or {}
+    base = load_yaml(folder / "alertmanager.yaml")
+    profiles = load_yaml(folder / "profiles.yaml") or {}
     if env not in profiles:
         raise AlertingError(
             f"no Alertmanager profile for env {env!r} in {ALERTMANAGER_DIR}/profiles.yaml "

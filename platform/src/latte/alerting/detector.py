@@ -25,7 +25,14 @@ import numpy as np
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["THRESHOLD", "Window", "detect", "estimate_period", "robust_zscore_baseline"]
+__all__ = [
+    "THRESHOLD",
+    "Window",
+    "detect",
+    "estimate_period",
+    "latest_score",
+    "robust_zscore_baseline",
+]
 
 # One threshold for every series, in robust sigmas of that series' own residuals.
 THRESHOLD = 5.0
@@ -156,6 +163,18 @@ def detect(
     chosen = estimate_period(grid_y) if period is None else period
     span = max(chosen, 12)
     return _windows(grid_t, scores(grid_y, chosen), THRESHOLD, gap=max(span // 4, 3))
+
+
+def latest_score(
+    t: NDArray[np.float64], y: NDArray[np.float64], period: int | None = None, recent: int = 3
+) -> tuple[float, int] | None:
+    """The score of the newest scored point among the last ``recent`` grid points, and the
+    period used; None when they are all missing (nothing new to judge)."""
+    _, grid_y = _grid(t, y)
+    chosen = estimate_period(grid_y) if period is None else period
+    tail = scores(grid_y, chosen)[-recent:]
+    finite = tail[np.isfinite(tail)]
+    return (float(finite[-1]), chosen) if len(finite) else None
 
 
 def robust_zscore_baseline(

@@ -1,0 +1,184 @@
+"""``latte anomalies serve`` against a real Prometheus: six hours of a seasonal series are
+backfilled into its TSDB (promtool), the exporter reads them back with query_range, and the
+same Prometheus scrapes the exporter's /metrics and evaluates the chart's LatteAnomaly rule
+on them. Unreachable Prometheus, refused queries and ambiguous series give one clear error."""
+
+from __future__ import annotations
+
+import math
+import random
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from latte.alerting import exporter
+from latte.alerting.exporter import Exporter, ExporterConfig, Series, make_server
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+ROOT = Path(__file__).resolve().parents[4]
+RULE = ROOT / "gitops/charts/latte-inference/monitoring/rules/anomaly.yaml"
+STEP = 60.0
+LOOKBACK = 6 * 3600.0
+
+
+def _history(now: float) -> str:
+    """Six hours of 1-minute points, an hourly season and noise; kind="drop" falls to half
+    its level for the last 8 minutes."""
+    rng = random.Random(17)
+    end = math.floor(now / STEP) * STEP
+    lines = ["# TYPE latte_test_series gauge"]
+    for kind in ("clean", "drop"):
+        for i in range(int(LOOKBACK / STEP) + 1):
+            t = end - LOOKBACK + i * STEP
+            y = 100 + 30 * math.sin(2 * math.pi * i / 60) + rng.gauss(0, 2)
+            if kind == "drop" and t > end - 8 * STEP:
+                y *= 0.5
+            lines.append(f'latte_test_series{{kind="{kind}"}} {y:.4f} {t:.0f}')
+    return "\n".join([*lines, "# EOF", ""])
+
+
+def _series(name: str, query: str) -> Series:
+    return Series(name, query, step=STEP, lookback=LOOKBACK, labels={"model": "digits"})
+
+
+def _wait(prometheus: httpx.Client, expr: str, timeout: float = 60) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = prometheus.get("/api/v1/query", params={"query": expr}).json()["data"]["result"]
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.5)
+
+
+@pytest.fixture
+def backfilled(prometheus_factory, free_port_number):
+    """A Prometheus with the history, scraping the exporter port given to it, with LatteAnomaly."""
+    return prometheus_factory(
+        scrape={"anomalies": f"127.0.0.1:{free_port_number}"},
+        rule_files=[RULE],
+        openmetrics=_history(time.time()),
+    )
+
+
+@pytest.fixture
+def free_port_number() -> int:
+    from servers import free_port
+
+    return free_port()
+
+
+def test_scores_flow_from_query_range_through_metrics_to_the_anomaly_rule(
+    backfilled, free_port_number
+):
+    config = ExporterConfig(
+        backfilled,
+        (
+            _series("clean", 'latte_test_series{kind="clean"}'),
+            _series("drop", 'latte_test_series{kind="drop"}'),
+        ),
+        interval=1.0,
+        timeout=5.0,
+    )
+    runner = Exporter(config)
+    server = make_server(runner, "127.0.0.1", free_port_number)
+    threads = [
+        threading.Thread(target=server.serve_forever, daemon=True),
+        threading.Thread(target=runner.loop, daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        with httpx.Client(base_url=backfilled, timeout=5) as prometheus:
+            scores = _wait(prometheus, 'latte_anomaly_score{job="anomalies"}')
+            by_series = {r["metric"]["series"]: float(r["value"][1]) for r in scores}
+            assert set(by_series) == {"clean", "drop"}
+            assert by_series["drop"] > 5 > by_series["clean"]
+            assert {r["metric"]["model"] for r in scores} == {"digits"}
+            points = _wait(prometheus, 'latte_anomaly_points{series="drop"}')
+            assert float(points[0]["value"][1]) == LOOKBACK / STEP + 1
+            period = _wait(prometheus, 'latte_anomaly_period_points{series="clean"}')
+            assert float(period[0]["value"][1]) == 60  # the hourly season, found from the data
+            pending = _wait(prometheus, 'ALERTS{alertname="LatteAnomaly"}')
+            assert {r["metric"]["series"] for r in pending} == {"drop"}  # clean stays silent
+            fresh = _wait(prometheus, f"time() - {exporter.LAST_SUCCESS} < 30")
+            assert len(fresh) == 2
+        ready = httpx.get(f"http://127.0.0.1:{free_port_number}/-/ready", timeout=5)
+        assert ready.status_code == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+        runner.close(threads[1])
+
+
+def test_bad_queries_and_ambiguous_series_are_reported_per_series(backfilled):
+    config = ExporterConfig(
+        backfilled,
+        (
+            _series("broken", "sum(latte_test_series"),
+            _series("both", "latte_test_series"),
+            _series("nothing", "latte_no_such_series"),
+            _series("drop", 'latte_test_series{kind="drop"}'),
+        ),
+        timeout=5.0,
+    )
+    runner = Exporter(config)
+    try:
+        results = {r.series.name: r for r in runner.run_once()}
+        text = runner.state.exposition()
+    finally:
+        runner.close()
+    assert results["broken"].error is not None
+    assert results["broken"].error.startswith("Prometheus refused the query")
+    assert "bad_data" in results["broken"].error
+    assert "returned 2 series" in (results["both"].error or "")
+    assert "matched no series" in (results["nothing"].error or "")
+    assert results["drop"].error is None
+    assert (results["drop"].score or 0) > 5
+    assert 'latte_anomaly_score{series="drop",model="digits"}' in text
+    assert 'latte_anomaly_score{series="broken"' not in text  # no score while failing
+    assert 'latte_anomaly_last_error{series="both",model="digits",error="query' in text
+    assert 'latte_anomaly_runs_total{series="broken",model="digits",result="error"} 1.0' in text
+
+
+def test_an_unreachable_prometheus_is_one_line_and_exit_1_within_the_timeout(free_port_number):
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "latte", "anomalies", "serve", "--once",
+         "--prometheus", f"http://127.0.0.1:{free_port_number}", "--series", "traffic=up",
+         "--step", "60", "--lookback", "3600", "--timeout", "2"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert time.monotonic() - started < 30
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert "cannot reach Prometheus at http://127.0.0.1:" in line
+    assert "Traceback" not in done.stderr
+
+
+def test_once_prints_the_scores_as_json(backfilled, tmp_path):
+    config = tmp_path / "anomalies.yaml"
+    config.write_text(
+        f"prometheus: {backfilled}\n"
+        "series:\n"
+        "  drop:\n"
+        "    query: 'latte_test_series{kind=\"drop\"}'\n"
+        f"    step_seconds: {STEP:.0f}\n"
+        f"    lookback_seconds: {LOOKBACK:.0f}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "latte", "anomalies", "serve", "--once", "--config", str(config)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    import json
+
+    (result,) = json.loads(done.stdout)
+    assert result["series"] == "drop"
+    assert result["error"] is None
+    assert result["score"] > 5
+    assert result["points"] == LOOKBACK / STEP + 1
