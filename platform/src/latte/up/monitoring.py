@@ -1,13 +1,14 @@
-"""``latte up <env> --monitoring``: a real Prometheus beside the local stack, with the rules
-the env's chart renders into its PrometheusRule (the same groups the cluster evaluates).
+"""``latte up <env> --monitoring``: a real Prometheus beside the local stack, with the rules the
+env's chart renders into its PrometheusRule (the same groups the cluster evaluates).
 
 It scrapes the gateway and Triton's metrics port, as the chart's ServiceMonitors do, every
 second, and evaluates the rules every second (the cluster's interval is the ServiceMonitor's
 ``monitoring.serviceMonitor.interval``, 30 s by default); its TSDB lives in the run's folder.
-That is the local profile, which also divides every rule's ``for:`` by :data:`FOR_DIVISOR`
-(30 s -> 5 s, 5 min -> 50 s; the chart's own durations hold in the cluster) so a planted fault
-pages within seconds while symptoms still wait longer than causes. With an Alertmanager extra started before it (``stack.services["alertmanager"]``) it
-sends alerts there, with the external label ``env`` that grouping and inhibition use.
+That is the local profile, which also divides every rule's ``for:`` by :data:`FOR_DIVISOR` (30
+s -> 5 s, 5 min -> 50 s; the chart's own durations hold in the cluster) so a planted fault
+pages within seconds while symptoms still wait longer than causes. With an Alertmanager extra
+started before it (``stack.services["alertmanager"]``) it sends alerts there, with the external
+label ``env`` that grouping and inhibition use.
 """
 
 from __future__ import annotations
