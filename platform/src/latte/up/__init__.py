@@ -106,10 +106,10 @@ def up(
         from latte.up.alerting import alertmanager
         from latte.up.monitoring import prometheus, rule_groups
 
-        # Alertmanager first: Prometheus' config names it; the caller's extras (e.g. an
-        # exporter to scrape) start before both
+        # Alertmanager first: Prometheus' config names it; the caller's extras come after both
+        # (an exporter registers itself with monitoring.add_target)
         groups = rule_groups(manifests)
-        extras = [*extras, alertmanager(settings.root, alert_paths), prometheus(groups)]
+        extras = [alertmanager(settings.root, alert_paths), prometheus(groups), *extras]
     options = options_for(settings, env, startup_timeout_s=startup_timeout_s)
     with running(pods, options, extras) as stack:
         yield stack

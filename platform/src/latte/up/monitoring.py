@@ -28,7 +28,15 @@ from latte.gitops.manifests import Manifest
 from latte.up.errors import UpError
 from latte.up.stack import Extra, Stack, stop_process
 
-__all__ = ["FOR_DIVISOR", "daemon", "free_port", "local_profile", "prometheus", "rule_groups"]
+__all__ = [
+    "FOR_DIVISOR",
+    "add_target",
+    "daemon",
+    "free_port",
+    "local_profile",
+    "prometheus",
+    "rule_groups",
+]
 
 _INTERVAL = "1s"
 FOR_DIVISOR = 6
@@ -141,15 +149,29 @@ def _write_config(folder: Path, stack: Stack, groups: list[Mapping[str, Any]]) -
     if "alertmanager" in stack.services:
         target = stack.services["alertmanager"].removeprefix("http://")
         config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [target]}]}]}
-    for name, url in stack.services.items():  # extra exporters, e.g. `latte anomalies serve`
-        if name.startswith("exporter:"):
-            config["scrape_configs"].append(
-                {"job_name": name.removeprefix("exporter:"),
-                 "static_configs": [{"targets": [url.removeprefix("http://")], "labels": labels}]}
-            )  # fmt: skip
+    # exporters started after Prometheus (e.g. `latte anomalies serve`): see add_target
+    (folder / "targets").mkdir(exist_ok=True)
+    config["scrape_configs"].append(
+        {"job_name": "extra", "file_sd_configs": [
+            {"files": [str(folder / "targets" / "*.json")], "refresh_interval": _INTERVAL}]}
+    )  # fmt: skip
     path = folder / "prometheus.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+def add_target(stack: Stack, job: str, url: str) -> None:
+    """Have the running Prometheus scrape ``url`` (host:port/metrics) as job ``job``, with the
+    ServiceMonitor's namespace label; it reads the target within a second."""
+    import json
+
+    folder = stack.work / "prometheus" / "targets"
+    folder.mkdir(parents=True, exist_ok=True)
+    labels = {"job": job, "namespace": f"latte-{stack.env}"}
+    entry = [{"targets": [url.removeprefix("http://")], "labels": labels}]
+    temporary = folder / f".{job}.tmp"
+    temporary.write_text(json.dumps(entry))
+    temporary.replace(folder / f"{job}.json")  # Prometheus never reads half a file
 
 
 def _wait_ready(
