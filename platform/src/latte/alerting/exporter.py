@@ -23,13 +23,14 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from latte.alerting.errors import AlertingError
+from latte.alerting.httpd import QuietHandler, serve_until_interrupted
 
 __all__ = [
     "LAST_SUCCESS",
@@ -286,31 +287,23 @@ class Exporter:
 
 
 def make_server(exporter: Exporter, host: str, port: int) -> ThreadingHTTPServer:
-    """``/metrics``; ``/-/healthy`` (alive); ``/-/ready`` (503 until the first pass ended)."""
+    """``/metrics``; alive on ``/-/healthy``, ready on ``/-/ready`` (503 until the first pass
+    ended); also on the Open Inference Protocol's ``/v2/health/live|ready`` that the chart's
+    policy wants every workload's probes on."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
                 body = exporter.state.exposition().encode()
-                return self._answer(200, body, "text/plain; version=0.0.4; charset=utf-8")
-            if path == "/-/healthy":
-                return self._answer(200, b"ok\n", "text/plain")
-            if path == "/-/ready":
+                return self.answer(200, body, "text/plain; version=0.0.4; charset=utf-8")
+            if path in ("/-/healthy", "/v2/health/live"):
+                return self.answer(200, b"ok\n", "text/plain")
+            if path in ("/-/ready", "/v2/health/ready"):
                 ready = exporter.state.last_run is not None
-                return self._answer(200 if ready else 503, b"ok\n" if ready else b"first pass\n",
+                return self.answer(200 if ready else 503, b"ok\n" if ready else b"first pass\n",
                                     "text/plain")  # fmt: skip
-            return self._answer(404, b"try /metrics\n", "text/plain")
-
-        def _answer(self, code: int, body: bytes, kind: str) -> None:
-            self.send_response(code)
-            self.send_header("content-type", kind)
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
+            return self.answer(404, b"try /metrics\n", "text/plain")
 
     return ThreadingHTTPServer((host, port), Handler)
 
@@ -326,9 +319,6 @@ def serve(config: ExporterConfig, host: str, port: int) -> None:
     thread = threading.Thread(target=exporter.loop, name="anomaly-scoring", daemon=True)
     thread.start()
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        serve_until_interrupted(server)
     finally:
-        server.server_close()
         exporter.close(thread)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from latte.alerting.errors import AlertingError
+from latte.alerting.httpd import QuietHandler, serve_until_interrupted
 from latte.alerting.incidents import IncidentStore
 
 __all__ = ["make_server", "serve"]
@@ -50,7 +51,7 @@ def make_server(
             with notifications.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(line, sort_keys=True) + "\n")
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             if length <= 0 or length > _MAX_BODY:
@@ -71,24 +72,10 @@ def make_server(
             return self._answer(200, f"stored {count} alerts")
 
         def _answer(self, code: int, text: str) -> None:
-            body = json.dumps({"message": text}).encode()
-            self.send_response(code)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
+            self.answer(code, json.dumps({"message": text}).encode(), "application/json")
 
     return ThreadingHTTPServer((host, port), Handler)
 
 
 def serve(store: IncidentStore, host: str, port: int) -> None:
-    server = make_server(store, host, port)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_until_interrupted(make_server(store, host, port))

@@ -5,6 +5,7 @@ on them. Unreachable Prometheus, refused queries and ambiguous series give one c
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import subprocess
@@ -107,8 +108,10 @@ def test_scores_flow_from_query_range_through_metrics_to_the_anomaly_rule(
             assert {r["metric"]["series"] for r in pending} == {"drop"}  # clean stays silent
             fresh = _wait(prometheus, f"time() - {exporter.LAST_SUCCESS} < 30")
             assert len(fresh) == 2
-        ready = httpx.get(f"http://127.0.0.1:{free_port_number}/-/ready", timeout=5)
-        assert ready.status_code == 200
+        own = f"http://127.0.0.1:{free_port_number}"
+        for path in ("/-/ready", "/-/healthy", "/v2/health/ready", "/v2/health/live"):
+            assert httpx.get(own + path, timeout=5).status_code == 200, path
+        assert httpx.get(own + "/other", timeout=5).status_code == 404
     finally:
         server.shutdown()
         server.server_close()
@@ -160,7 +163,9 @@ def test_an_unreachable_prometheus_is_one_line_and_exit_1_within_the_timeout(fre
     assert "Traceback" not in done.stderr
 
 
-def test_once_prints_the_scores_as_json(backfilled, tmp_path):
+def test_once_prints_the_scores_as_json(backfilled, tmp_path, capsys):
+    from latte.cli import main
+
     config = tmp_path / "anomalies.yaml"
     config.write_text(
         f"prometheus: {backfilled}\n"
@@ -170,15 +175,86 @@ def test_once_prints_the_scores_as_json(backfilled, tmp_path):
         f"    step_seconds: {STEP:.0f}\n"
         f"    lookback_seconds: {LOOKBACK:.0f}\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "latte", "anomalies", "serve", "--once", "--config", str(config)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    import json
-
-    (result,) = json.loads(done.stdout)
+    assert main(["-C", str(ROOT), "anomalies", "serve", "--once", "--config", str(config)]) == 0
+    (result,) = json.loads(capsys.readouterr().out)
     assert result["series"] == "drop"
     assert result["error"] is None
     assert result["score"] > 5
     assert result["points"] == LOOKBACK / STEP + 1
+    bad = ["--series", "both=latte_test_series", "--step", "60", "--lookback", "3600"]
+    assert (
+        main(["-C", str(ROOT), "anomalies", "serve", "--once", "--config", str(config), *bad]) == 1
+    )
+    out, err = capsys.readouterr()
+    assert [r["series"] for r in json.loads(out)] == ["drop", "both"]
+    assert err.strip().endswith(
+        "returned 2 series; a named series must be one (aggregate it, e.g. sum(...))"
+    )
+    assert (
+        main(
+            ["-C", str(ROOT), "anomalies", "serve", "--listen", "nowhere", "--config", str(config)]
+        )
+        == 2
+    )
+    assert "--listen 'nowhere': expected host:port" in capsys.readouterr().err
+
+
+def test_a_url_that_is_not_prometheus_and_a_silent_server_are_named(free_port_number):
+    import socket
+
+    other = Exporter(ExporterConfig("http://127.0.0.1:1", (_series("a", "up"),)))
+    server = make_server(other, "127.0.0.1", free_port_number)  # answers 404 to query_range
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts connections, never answers
+    try:
+        for url, message in (
+            (f"http://127.0.0.1:{free_port_number}", "answered HTTP 404 to query_range; is it"),
+            (f"http://127.0.0.1:{silent.getsockname()[1]}", "did not answer within 0.5s"),
+        ):
+            runner = Exporter(ExporterConfig(url, (_series("a", "up"),), timeout=0.5))
+            try:
+                started = time.monotonic()
+                (result,) = runner.run_once()
+                assert time.monotonic() - started < 5
+            finally:
+                runner.close()
+            assert message in (result.error or ""), result.error
+    finally:
+        silent.close()
+        server.shutdown()
+        server.server_close()
+        other.close()
+
+
+def test_the_serve_command_keeps_scoring_until_stopped(backfilled, tmp_path):
+    from servers import free_port
+
+    from latte.up.stack import stop_process
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "latte", "anomalies", "serve", "--prometheus", backfilled,
+         "--series", 'drop=latte_test_series{kind="drop"}', "--step", "60",
+         "--lookback", str(LOOKBACK), "--interval", "1", "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        runs: list[float] = []
+        deadline = time.monotonic() + 60
+        while len(runs) < 3 and time.monotonic() < deadline:
+            try:
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+            except httpx.HTTPError:
+                text = ""
+            for line in text.splitlines():
+                if line.startswith('latte_anomaly_runs_total{series="drop",result="ok"}'):
+                    runs.append(float(line.rsplit(" ", 1)[1]))
+            time.sleep(0.5)
+        assert len(runs) >= 3
+        assert runs[-1] >= 2  # more than one pass: the loop keeps going
+        assert 'latte_anomaly_score{series="drop"}' in text
+    finally:
+        stop_process(process)

@@ -82,3 +82,29 @@ def test_exposition_escapes_errors_and_keeps_scores_only_for_scored_series():
     assert 'latte_anomaly_last_error{series="b",error="bad \\"q\\"\\nline"} 1.0' in text
     assert 'latte_anomaly_last_success_timestamp_seconds{series="b"} 100.0' in text  # the start
     assert "latte_anomaly_last_run_timestamp_seconds 101.0" in text
+
+
+def test_not_ready_until_the_first_pass_ended():
+    import threading
+
+    import httpx
+
+    from latte.alerting.exporter import make_server
+    from latte_contracts.ports import free_port
+
+    series = Series("a", "up", 60, 3600)
+    exporter = Exporter(ExporterConfig("http://127.0.0.1:1", (series,)))
+    port = free_port()
+    server = make_server(exporter, "127.0.0.1", port)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{url}/v2/health/ready", timeout=5).status_code == 503
+        assert httpx.get(f"{url}/v2/health/live", timeout=5).status_code == 200
+        exporter.state.record([Result(series, 1.0, error="cannot reach Prometheus")], 2.0)
+        assert httpx.get(f"{url}/v2/health/ready", timeout=5).status_code == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+        exporter.close()
