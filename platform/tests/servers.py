@@ -169,3 +169,21 @@ def prometheus_factory(tmp_path: Path) -> Iterator[Any]:
     finally:
         for process in processes:
             stop_process(process)
+
+
+def wait_for_query(
+    url: str, expr: str, check: Any = bool, timeout: float = 60
+) -> list[dict[str, Any]]:
+    """Poll a Prometheus instant query at ``url`` until ``check(result)``; the last result
+    on timeout (the caller's assertion then says what was missing)."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = httpx.get(f"{url}/api/v1/query", params={"query": expr}, timeout=5).json()
+        result: list[dict[str, Any]] = answer["data"]["result"]
+        if check(result) or time.monotonic() > deadline:
+            return result
+        time.sleep(0.5)

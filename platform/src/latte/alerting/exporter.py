@@ -17,12 +17,13 @@ So every anomaly still flows through Prometheus rules and Alertmanager.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from typing import Any
 import httpx
 
 from latte.alerting.errors import AlertingError
-from latte.alerting.httpd import QuietHandler, serve_until_interrupted
+from latte.alerting.httpd import QuietHandler
 
 __all__ = [
     "LAST_SUCCESS",
@@ -42,6 +43,7 @@ __all__ = [
     "load_config",
     "make_server",
     "run_pass",
+    "running",
     "score_series",
     "serve",
 ]
@@ -308,17 +310,31 @@ def make_server(exporter: Exporter, host: str, port: int) -> ThreadingHTTPServer
     return ThreadingHTTPServer((host, port), Handler)
 
 
-def serve(config: ExporterConfig, host: str, port: int) -> None:
-    """Serve /metrics and score every ``interval`` seconds until interrupted."""
+@contextlib.contextmanager
+def running(config: ExporterConfig, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """The exporter scoring and serving in daemon threads (for ``latte up`` and tests);
+    yields its base URL (port 0: a free one); stopped, bounded, on exit."""
     exporter = Exporter(config)
     try:
         server = make_server(exporter, host, port)
     except OSError as exc:
         exporter.close()
         raise AlertingError(f"cannot listen on {host}:{port} ({exc.strerror})") from exc
-    thread = threading.Thread(target=exporter.loop, name="anomaly-scoring", daemon=True)
-    thread.start()
+    threads = [
+        threading.Thread(target=server.serve_forever, name="anomaly-http", daemon=True),
+        threading.Thread(target=exporter.loop, name="anomaly-scoring", daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
     try:
-        serve_until_interrupted(server)
+        yield f"http://{host}:{server.server_address[1]}"
     finally:
-        exporter.close(thread)
+        server.shutdown()
+        server.server_close()
+        exporter.close(threads[1])
+
+
+def serve(config: ExporterConfig, host: str, port: int) -> None:
+    """Serve /metrics and score every ``interval`` seconds until interrupted."""
+    with running(config, host, port), contextlib.suppress(KeyboardInterrupt):
+        threading.Event().wait()

@@ -193,6 +193,15 @@ def test_canary_alert_inhibits_model_wide_symptoms(am, webhook):
     assert _names(sink.of("page")) == {"LatteCanaryErrorRatio", "LatteGatewayLatencySLO"}
 
 
+def test_a_canary_converting_less_does_not_hide_model_wide_errors(am, webhook):
+    _, sink = webhook
+    _post(am, _alert("LatteCanaryConversion", "warning", model="digits", version="2"))
+    _wait(lambda: sink.of("ticket"))
+    _post(am, _alert("LatteGatewayErrorRatio", "page", model="digits"))
+    _wait(lambda: sink.of("page"))
+    assert _names(sink.of("page")) == {"LatteGatewayErrorRatio"}
+
+
 def test_node_alert_inhibits_pod_symptoms_on_that_node(am, webhook):
     _, sink = webhook
     _post(am, _alert("LatteNodePressure", "warning", node="n1"))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from servers import wait_for_query
 
 from latte.alerting import exporter
 from latte.alerting.exporter import Exporter, ExporterConfig, Series, make_server
@@ -47,15 +48,6 @@ def _series(name: str, query: str) -> Series:
     return Series(name, query, step=STEP, lookback=LOOKBACK, labels={"model": "digits"})
 
 
-def _wait(prometheus: httpx.Client, expr: str, timeout: float = 60) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = prometheus.get("/api/v1/query", params={"query": expr}).json()["data"]["result"]
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.5)
-
-
 @pytest.fixture
 def backfilled(prometheus_factory, free_port_number):
     """A Prometheus with the history, scraping the exporter port given to it, with LatteAnomaly."""
@@ -85,37 +77,23 @@ def test_scores_flow_from_query_range_through_metrics_to_the_anomaly_rule(
         interval=1.0,
         timeout=5.0,
     )
-    runner = Exporter(config)
-    server = make_server(runner, "127.0.0.1", free_port_number)
-    threads = [
-        threading.Thread(target=server.serve_forever, daemon=True),
-        threading.Thread(target=runner.loop, daemon=True),
-    ]
-    for thread in threads:
-        thread.start()
-    try:
-        with httpx.Client(base_url=backfilled, timeout=5) as prometheus:
-            scores = _wait(prometheus, 'latte_anomaly_score{job="anomalies"}')
-            by_series = {r["metric"]["series"]: float(r["value"][1]) for r in scores}
-            assert set(by_series) == {"clean", "drop"}
-            assert by_series["drop"] > 5 > by_series["clean"]
-            assert {r["metric"]["model"] for r in scores} == {"digits"}
-            points = _wait(prometheus, 'latte_anomaly_points{series="drop"}')
-            assert float(points[0]["value"][1]) == LOOKBACK / STEP + 1
-            period = _wait(prometheus, 'latte_anomaly_period_points{series="clean"}')
-            assert float(period[0]["value"][1]) == 60  # the hourly season, found from the data
-            pending = _wait(prometheus, 'ALERTS{alertname="LatteAnomaly"}')
-            assert {r["metric"]["series"] for r in pending} == {"drop"}  # clean stays silent
-            fresh = _wait(prometheus, f"time() - {exporter.LAST_SUCCESS} < 30")
-            assert len(fresh) == 2
-        own = f"http://127.0.0.1:{free_port_number}"
+    with exporter.running(config, "127.0.0.1", free_port_number) as own:
+        scores = wait_for_query(backfilled, 'latte_anomaly_score{job="anomalies"}')
+        by_series = {r["metric"]["series"]: float(r["value"][1]) for r in scores}
+        assert set(by_series) == {"clean", "drop"}
+        assert by_series["drop"] > 5 > by_series["clean"]
+        assert {r["metric"]["model"] for r in scores} == {"digits"}
+        points = wait_for_query(backfilled, 'latte_anomaly_points{series="drop"}')
+        assert float(points[0]["value"][1]) == LOOKBACK / STEP + 1
+        period = wait_for_query(backfilled, 'latte_anomaly_period_points{series="clean"}')
+        assert float(period[0]["value"][1]) == 60  # the hourly season, found from the data
+        pending = wait_for_query(backfilled, 'ALERTS{alertname="LatteAnomaly"}')
+        assert {r["metric"]["series"] for r in pending} == {"drop"}  # clean stays silent
+        fresh = wait_for_query(backfilled, f"time() - {exporter.LAST_SUCCESS} < 30")
+        assert len(fresh) == 2
         for path in ("/-/ready", "/-/healthy", "/v2/health/ready", "/v2/health/live"):
             assert httpx.get(own + path, timeout=5).status_code == 200, path
         assert httpx.get(own + "/other", timeout=5).status_code == 404
-    finally:
-        server.shutdown()
-        server.server_close()
-        runner.close(threads[1])
 
 
 def test_bad_queries_and_ambiguous_series_are_reported_per_series(backfilled):
