@@ -36,6 +36,7 @@ from latte_serving.backends import (
     onnx_models,
 )
 from latte_serving.errors import BackendError, InvalidRequestError, ServingError
+from latte_serving.faults import check_served
 from latte_serving.gateway import Gateway
 from latte_serving.metrics import GatewayMetrics
 from latte_serving.monitoring import Monitor, load_monitoring
@@ -76,7 +77,10 @@ def create_app(settings: GatewaySettings, *, liveness: Callable[[], bool] | None
         ready_timeout_s=settings.ready_timeout_s,
         shadow_log_size=settings.shadow_log_size,
         max_elements=settings.max_request_elements,
+        faults=settings.faults,
     )
+    if has_repository:
+        check_served(settings.faults, _served(gateway))
     monitor = _monitor(settings, gateway)
     lifespan = _lifespan(gateway, settings, discover_triton=not has_repository, monitor=monitor)
     app = FastAPI(title="latte gateway", version=__version__, lifespan=lifespan, **_no_telemetry())
@@ -128,6 +132,10 @@ def _monitor(settings: GatewaySettings, gateway: Gateway) -> Monitor | None:
     return monitor
 
 
+def _served(gateway: Gateway) -> dict[str, tuple[int, ...]]:
+    return {name: tuple(spec.versions) for name, spec in gateway.models.items()}
+
+
 def _no_telemetry() -> dict[str, Any]:
     # FastAPI >= 0.16x checks OpenTelemetry providers (environment reads) on every request;
     # the gateway exports its own Prometheus metrics, so that check is switched off.
@@ -161,6 +169,7 @@ def _lifespan(
                     timeout = settings.discovery_timeout_s
                     models.update(await discover_models(source, timeout_s=timeout))
                 gateway.configure(models, load_routing(routing_file, models))
+                check_served(settings.faults, _served(gateway))
                 if monitor is not None:
                     monitor.configure(gateway.models, gateway.routing)
             except ServingError as exc:  # one clear line; the middleware drops the traceback
@@ -171,6 +180,8 @@ def _lifespan(
             watch = watch_routing(gateway, routing_file, settings.routing_reload_s)
             watcher = asyncio.get_running_loop().create_task(watch)
         logger.info("gateway started", extra={"backend": gateway.backend.name})
+        for fault in settings.faults:  # never silent: a drill must be visible in the logs
+            logger.warning("fault injection active", extra={"fault": fault.describe()})
         try:
             yield
         finally:
@@ -241,7 +252,8 @@ def _add_routes(app: FastAPI, gateway: Gateway, liveness: Callable[[], bool]) ->
 
     @app.get("/admin/routing")
     async def routing() -> dict[str, Any]:
-        return {"backend": gateway.backend.name, "models": _routes(gateway)}
+        faults = [fault.describe() for fault in gateway.faults.values()]
+        return {"backend": gateway.backend.name, "models": _routes(gateway), "faults": faults}
 
     @app.get("/admin/shadow")
     async def shadow() -> dict[str, Any]:

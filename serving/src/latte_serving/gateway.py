@@ -29,6 +29,7 @@ from latte_serving.codec import (
     validate_request,
 )
 from latte_serving.errors import BackendError, InvalidRequestError, ModelNotFoundError
+from latte_serving.faults import Fault
 from latte_serving.metrics import GatewayMetrics
 from latte_serving.repository import ModelSpec
 from latte_serving.routing import RoutingTable
@@ -88,6 +89,7 @@ class Gateway:
         shadow_log_size: int = 1000,
         max_elements: int = DEFAULT_MAX_ELEMENTS,
         rng: random.Random | None = None,
+        faults: Iterable[Fault] = (),
     ) -> None:
         self.models = dict(models)
         self.routing = routing
@@ -100,6 +102,8 @@ class Gateway:
         self.shadow_log: collections.deque[ShadowRecord] = collections.deque(maxlen=shadow_log_size)
         self._rng = rng or random.Random()  # noqa: S311 - traffic split, not security
         self._shadow_tasks: set[asyncio.Task[None]] = set()
+        # game-day faults by (model, version); empty unless LATTE_SERVING_FAULTS is set
+        self.faults = {(fault.model, fault.version): fault for fault in faults}
         # live monitoring's hook: (model, shadow version, its response), see monitoring.py
         self.on_shadow: Callable[[str, int, EncodedResponse], None] | None = None
 
@@ -186,6 +190,9 @@ class Gateway:
         code = "200"
         try:
             async with asyncio.timeout(limit):  # no extra task per call, unlike wait_for
+                fault = self.faults.get((model, version))
+                if fault is not None:  # inside the timeout and the timing, as a real fault
+                    await self._inject(fault)
                 return await self.backend.infer(model, version, request)
         except TimeoutError as exc:
             code = "504"
@@ -209,6 +216,16 @@ class Gateway:
             labels = (model, str(version), route.value)
             self.metrics.latency.labels(*labels).observe(time.perf_counter() - started)
             self.metrics.requests.labels(*labels, code).inc()
+
+    async def _inject(self, fault: Fault) -> None:
+        if fault.delay_s:
+            await asyncio.sleep(fault.delay_s)
+        if fault.error_ratio and self._rng.random() < fault.error_ratio:
+            raise BackendError(
+                f"model {fault.model} v{fault.version}: fault injected (LATTE_SERVING_FAULTS)",
+                reason="injected",
+                status_code=503,
+            )
 
     def _count_fallback(
         self, model: str, canary: int, stable: int, exc: BackendError, request: InferRequest

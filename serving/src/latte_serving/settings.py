@@ -13,6 +13,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from latte_serving.errors import ConfigFileError
+from latte_serving.faults import Fault, parse_faults
+
 __all__ = ["RUNTIMES", "GatewaySettings", "Runtime", "hash_api_key"]
 
 Runtime = Literal["triton", "tfserving"]
@@ -67,6 +70,8 @@ class GatewaySettings(BaseSettings):
     # live monitoring (feedback, events, tenants): latte_serving.monitoring's file format
     monitoring: bool = True
     monitoring_file: Path | None = None
+    # game-day fault injection (latte_serving.faults), e.g. "tiny@2:errors=0.2"; empty = off
+    faults: Annotated[tuple[Fault, ...], NoDecode] = ()
 
     @field_validator("api_key_hashes", mode="before")
     @classmethod
@@ -96,6 +101,16 @@ class GatewaySettings(BaseSettings):
     def tfserving_models(self) -> tuple[str, ...]:
         """The models TF Serving answers for, in name order."""
         return tuple(sorted(m for m, r in self.model_runtimes.items() if r == "tfserving"))
+
+    @field_validator("faults", mode="before")
+    @classmethod
+    def _parse_faults(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return parse_faults(value)
+            except ConfigFileError as exc:  # pydantic reports ValueErrors as setting errors
+                raise ValueError(str(exc)) from exc
+        return value
 
     def resolved_backend(self) -> Literal["local", "triton"]:
         """``auto`` is triton when a Triton URL is configured, else local."""

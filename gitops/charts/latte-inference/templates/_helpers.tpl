@@ -155,3 +155,15 @@ startupProbe:
   valueFrom:
     secretKeyRef: {name: {{ $store.credentialsSecret }}, key: AWS_SECRET_ACCESS_KEY}
 {{- end -}}
+
+{{/* faultInjection.faults as the gateway's LATTE_SERVING_FAULTS spec (latte_serving.faults). */}}
+{{- define "latte.faults" -}}
+{{- $entries := list -}}
+{{- range . -}}
+{{- $settings := list -}}
+{{- if hasKey . "errors" }}{{ $settings = append $settings (printf "errors=%v" .errors) }}{{ end -}}
+{{- if hasKey . "delayMs" }}{{ $settings = append $settings (printf "delay_ms=%v" .delayMs) }}{{ end -}}
+{{- $entries = append $entries (printf "%s@%v:%s" .model .version (join "," $settings)) -}}
+{{- end -}}
+{{- join ";" $entries -}}
+{{- end -}}

@@ -32,6 +32,14 @@ def register(subparsers: Any) -> None:
     show = sub.add_parser("show", help="one incident with its ranked hints (JSON)")
     show.add_argument("id")
     show.set_defaults(handler=_show)
+    heal = sub.add_parser(
+        "heal",
+        help="turn confirmed canary incidents into the env's self-heal action "
+        "(gitops/promotion.yaml heal: off | weight-0 | rollback)",
+    )
+    heal.add_argument("--env", required=True, help="environment whose incidents to heal")
+    heal.add_argument("--no-push", action="store_true", help="commit the branch locally only")
+    heal.set_defaults(handler=_heal)
     config = sub.add_parser(
         "alertmanager-config", help="print the env's rendered Alertmanager config"
     )
@@ -79,6 +87,21 @@ def _show(args: argparse.Namespace, settings: Any) -> int:
         "hints": [dataclasses.asdict(h) for h in hints(Git(settings.root), incident)],
     }  # fmt: skip
     print(json.dumps(out, indent=2, default=str))
+    return 0
+
+
+def _heal(args: argparse.Namespace, settings: Any) -> int:
+    from latte.alerting import heal
+    from latte.promote.commands import open_workspace
+
+    store = _store(args, settings)
+    with open_workspace(settings, push=not args.no_push) as ws:
+        decisions = heal.heal(ws, args.env, store.incidents())
+    heal.record(store.path.with_name("heals.jsonl"), args.env, decisions)
+    for decision in decisions:
+        print(decision.line(args.env))
+    if not decisions:
+        print(f"{args.env}: no confirmed canary incident; nothing to heal")
     return 0
 
 

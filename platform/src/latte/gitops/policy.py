@@ -192,6 +192,26 @@ def triton_delivery(manifest: Manifest) -> list[Finding]:
     return found
 
 
+def no_faults_in_production(manifest: Manifest) -> list[Finding]:
+    """Game-day fault injection (``faultInjection.faults``) never reaches production: a
+    workload in a production namespace (``latte-production``, ``latte-production-<region>``)
+    may not set ``LATTE_SERVING_FAULTS``."""
+    namespace = str((manifest.doc.get("metadata") or {}).get("namespace", ""))
+    if not _PRODUCTION.match(namespace):
+        return []
+    return [
+        _at(manifest, f"{path}.env[LATTE_SERVING_FAULTS]", _NO_FAULTS)
+        for path, container in workload_containers(manifest)
+        for item in container.get("env") or ()
+        if item.get("name") == "LATTE_SERVING_FAULTS"
+    ]
+
+
+_PRODUCTION = re.compile(r"^latte-production(-[a-z0-9-]+)?$")
+_NO_FAULTS = (
+    "fault injection is for game days outside production: "
+    "empty faultInjection.faults in this env's values"
+)
 _CHECKSUM = "latte.dev/delivery-checksum"
 _NO_FETCH = "no init container runs `latte registry fetch`: Triton would start on unverified models"
 _NO_SUM = "missing: a new pinned version or digest would not roll Triton"
@@ -315,6 +335,7 @@ RULES: Mapping[str, ManifestRule] = {
     "triton-delivery": triton_delivery,
     "tfserving-probes": tfserving_probes,
     "tfserving-delivery": tfserving_delivery,
+    "no-faults-in-production": no_faults_in_production,
 }
 
 

@@ -19,12 +19,14 @@ from ruamel.yaml.error import YAMLError
 
 from latte.promote.errors import PromoteError
 
-__all__ = ["CHAIN_FILE", "Chain", "EnvPolicy", "parse_chain", "parse_duration"]
+__all__ = ["CHAIN_FILE", "HEAL_ACTIONS", "Chain", "EnvPolicy", "parse_chain", "parse_duration"]
 
 CHAIN_FILE = "gitops/promotion.yaml"
 _DURATION = re.compile(r"(\d+)([smhd])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-_KNOWN_KEYS = {"name", "gates", "soak", "approval"}
+_KNOWN_KEYS = {"name", "gates", "soak", "approval", "heal"}
+# `latte incidents heal`: what a confirmed canary incident in the env becomes (off by default)
+HEAL_ACTIONS = ("off", "weight-0", "rollback")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +37,7 @@ class EnvPolicy:
     gates: tuple[str, ...] = ()
     soak: timedelta = timedelta(0)
     approval: bool = False
+    heal: str = "off"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,9 +108,16 @@ def _env_policy(entry: Any, defaults: Mapping[str, Any]) -> EnvPolicy:
             f"known: {sorted(_KNOWN_KEYS)}"
         )
     merged = {**defaults, **entry}
+    heal = str(merged.get("heal", "off"))
+    if heal not in HEAL_ACTIONS:
+        raise PromoteError(
+            f"{CHAIN_FILE}: environment {entry['name']!r} has heal {heal!r}; "
+            f"use one of {', '.join(HEAL_ACTIONS)}"
+        )
     return EnvPolicy(
         name=str(merged["name"]),
         gates=tuple(str(gate) for gate in merged.get("gates") or ()),
         soak=parse_duration(str(merged.get("soak", "0"))),
         approval=bool(merged.get("approval", False)),
+        heal=heal,
     )

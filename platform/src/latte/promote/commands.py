@@ -25,7 +25,7 @@ from latte.promote.status import cluster_lines, collect_status, status_lines
 from latte.promote.verify import record_current, verify
 from latte.promote.weight import FULL, move_weight
 
-__all__ = ["register"]
+__all__ = ["open_workspace", "register"]
 
 
 def register(subparsers: Any) -> None:
@@ -157,6 +157,13 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
         print("\n".join([*status_lines(rows), *([note] if note else [])]))
         print("\n".join(cluster_lines(settings.kubeconfig, rows)))
     return 0
+
+
+def open_workspace(
+    settings: Settings, *, base: str = "", push: bool = True
+) -> contextlib.AbstractContextManager[Workspace]:
+    """The promotion workspace (git, remote, registry blocklist, forge) as the CLI opens it."""
+    return _workspace(argparse.Namespace(base=base, no_push=not push), settings)
 
 
 @contextlib.contextmanager

@@ -7,6 +7,8 @@ file is byte-for-byte what ran before (history.yaml records ids, not bytes).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from latte.promote.describe import Move, pull_body, pull_title
 from latte.promote.errors import PromoteError
 from latte.promote.moves import Outcome, Workspace, existing, open_move, read_release
@@ -23,9 +25,12 @@ def rollback_branch(env: str, release_id: str) -> str:
     return f"rollback/{env}/{release_id}"
 
 
-def rollback(ws: Workspace, *, env: str, to: str = "", reason: str = "") -> Outcome:
+def rollback(
+    ws: Workspace, *, env: str, to: str = "", reason: str = "", labels: Sequence[str] = ()
+) -> Outcome:
     """Open the rollback of ``env`` to ``to`` (default: the newest earlier unblocked release),
-    after blocking the current release's model versions that the restored one does not run."""
+    after blocking the current release's model versions that the restored one does not run;
+    the PR gets :data:`LABELS` plus ``labels``."""
     ws.chain.policy(env)  # an unknown env fails here, with the chain's names
     _, current = read_release(ws, env)
     if not current.id:
@@ -45,7 +50,7 @@ def rollback(ws: Workspace, *, env: str, to: str = "", reason: str = "") -> Outc
             f"blocked in the registry: {blocked or 'nothing (no model version changed)'}",
             "labelled for fast merge: soak and approval do not apply to a rollback",
         ]
-        return pull_body(move, (), lines), LABELS
+        return pull_body(move, (), lines), [*LABELS, *labels]
 
     found = existing(ws, branch, pull_title(move), finish)
     if found is not None:

@@ -11,6 +11,7 @@ branch is ``pending`` (or ``resumed``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from latte.promote.describe import Move, pull_body, pull_title
@@ -31,8 +32,17 @@ def weight_branch(env: str, release_id: str, weight: int) -> str:
     return f"weight/{env}/{release_id}-{weight}"
 
 
-def move_weight(ws: Workspace, *, env: str, weight: int, approved_by: str = "") -> Outcome:
-    """Open the move of ``env``'s canary to ``weight`` percent (100: full cut-over)."""
+def move_weight(
+    ws: Workspace,
+    *,
+    env: str,
+    weight: int,
+    approved_by: str = "",
+    reason: str = "",
+    labels: Sequence[str] = (),
+) -> Outcome:
+    """Open the move of ``env``'s canary to ``weight`` percent (100: full cut-over);
+    ``reason`` lands in the commit (``Latte-Reason``) and history, ``labels`` on the PR."""
     policy = ws.chain.policy(env)  # an unknown env fails here, with the chain's names
     data, current = read_release(ws, env)
     if not current.id:
@@ -40,7 +50,7 @@ def move_weight(ws: Workspace, *, env: str, weight: int, approved_by: str = "") 
     new = reweighted(data, release_path(env), weight)
     move = Move(
         action="weight", target=env, source=env, source_commit=ws.base_commit, release=current,
-        current=current, approved_by=approved_by, weight=weight,
+        current=current, approved_by=approved_by, weight=weight, reason=reason,
     )  # fmt: skip
     if new == data:
         note = f"{env} already routes its canary at {weight}%; nothing to do"
@@ -57,7 +67,7 @@ def move_weight(ws: Workspace, *, env: str, weight: int, approved_by: str = "") 
             f"approval: {approved_by or 'not required'}",
             "no routed model version is blocked in the registry",
         ]
-        return pull_body(move, policy.gates, lines), []
+        return pull_body(move, policy.gates, lines), list(labels)
 
     found = existing(ws, weight_branch(env, current.id, weight), pull_title(move), finish)
     if found is not None:

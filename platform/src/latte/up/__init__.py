@@ -19,6 +19,7 @@ from latte.up.table import ServingRow, format_rows
 if TYPE_CHECKING:
     from latte.config import Settings
     from latte.gitops.manifests import Manifest
+    from latte.up.alerting import AlertPaths
     from latte.up.pods import Pod
 
 __all__ = [
@@ -90,18 +91,25 @@ def up(
     extras: Sequence[Extra] = (),
     startup_timeout_s: float = 120.0,
     monitoring: bool = False,
+    alert_paths: AlertPaths | None = None,
 ) -> Iterator[Stack]:
     """Render ``env`` and run it; everything stops when the block exits. ``monitoring`` also
-    starts Prometheus with the env's rendered PrometheusRule (:mod:`latte.up.monitoring`)."""
+    starts Alertmanager with latte's incidents receiver (:mod:`latte.up.alerting`; its logs at
+    ``alert_paths``, default the run's folder) and Prometheus with the env's rendered
+    PrometheusRule (:mod:`latte.up.monitoring`) sending alerts to it."""
     from latte.up.pods import find_pods
 
     _check_released(settings, env)
     manifests = render_manifests(settings, env)
     pods = dict(find_pods(manifests))
     if monitoring:
+        from latte.up.alerting import alertmanager
         from latte.up.monitoring import prometheus, rule_groups
 
-        extras = [*extras, prometheus(rule_groups(manifests))]
+        # Alertmanager first: Prometheus' config names it; the caller's extras come after both
+        # (an exporter registers itself with monitoring.add_target)
+        groups = rule_groups(manifests)
+        extras = [alertmanager(settings.root, alert_paths), prometheus(groups), *extras]
     options = options_for(settings, env, startup_timeout_s=startup_timeout_s)
     with running(pods, options, extras) as stack:
         yield stack

@@ -25,17 +25,26 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--monitoring",
         action="store_true",
-        help="also run Prometheus with the env's rendered rules, scraping the gateway and Triton",
+        help="also run Prometheus with the env's rendered rules (scraping the gateway and "
+        "Triton) and Alertmanager, whose alerts reach `latte incidents list`",
     )
     parser.set_defaults(handler=_handle)
 
 
 def _handle(args: argparse.Namespace, settings: Settings) -> int:
+    from latte.alerting.incidents_cli import DEFAULT_STORE
     from latte.up import format_rows, up
+    from latte.up.alerting import AlertPaths
 
     started = time.monotonic()
+    store = settings.path(DEFAULT_STORE)  # where `latte incidents list` reads by default
+    paths = AlertPaths(store, store.with_name("notifications.jsonl"))
     with up(
-        settings, args.env, startup_timeout_s=args.timeout, monitoring=args.monitoring
+        settings,
+        args.env,
+        startup_timeout_s=args.timeout,
+        monitoring=args.monitoring,
+        alert_paths=paths,
     ) as stack:
         print(f"{args.env} is up in {time.monotonic() - started:.1f} s: {stack.gateway_url}")
         print(format_rows(stack.rows), flush=True)

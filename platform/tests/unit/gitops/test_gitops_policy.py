@@ -160,3 +160,19 @@ def test_triton_delivery_names_each_broken_promise():
 def test_init_containers_need_no_probes():
     pod = _triton_pod()
     assert [f for f in RULES["health-probes"](pod) if "initContainers" in f.key] == []
+
+
+@pytest.mark.parametrize(
+    ("namespace", "refused"),
+    [("latte-production", True), ("latte-production-eu-west", True), ("latte-dev", False),
+     ("latte-productionx", False), (None, False)],
+)  # fmt: skip
+def test_fault_injection_is_refused_only_in_production_namespaces(namespace, refused):
+    doc = copy.deepcopy(GOOD)
+    if namespace:
+        doc["metadata"]["namespace"] = namespace
+    _container(doc["spec"]["template"]["spec"])["env"].append(
+        {"name": "LATTE_SERVING_FAULTS", "value": "tiny@2:errors=0.2"}
+    )
+    found = RULES["no-faults-in-production"](_manifest(doc))
+    assert len(found) == (1 if refused else 0)

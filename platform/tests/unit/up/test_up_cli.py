@@ -28,8 +28,10 @@ def test_up_prints_the_url_and_table_then_stops_when_a_part_dies(tmp_path, monke
     stopped = []
 
     @contextlib.contextmanager
-    def fake_up(settings, env, *, startup_timeout_s, monitoring):
+    def fake_up(settings, env, *, startup_timeout_s, monitoring, alert_paths):
         assert (env, startup_timeout_s, monitoring) == ("dev", 5.0, False)
+        # where `latte incidents list` reads by default
+        assert alert_paths.incidents == tmp_path / "build/incidents/alerts.jsonl"
         try:
             yield _Stack()
         finally:
@@ -60,7 +62,7 @@ def test_up_with_monitoring_asks_for_prometheus_and_prints_its_url(tmp_path, mon
     asked = []
 
     @contextlib.contextmanager
-    def fake_up(settings, env, *, startup_timeout_s, monitoring):
+    def fake_up(settings, env, *, startup_timeout_s, monitoring, alert_paths):
         asked.append(monitoring)
         yield _Stack({"prometheus": "http://127.0.0.1:9999"})
 
