@@ -129,7 +129,9 @@ def scores(y: NDArray[np.float64], period: int) -> NDArray[np.float64]:
     residual = deseason - level
     slow = _rolling_median(deseason, span, centred=False)
     slow[:span] = np.nan
-    drift = slow - np.concatenate([np.full(span, np.nan), slow[:-span]])
+    earlier = np.full_like(slow, np.nan)  # the level one span before (none for short series)
+    earlier[span:] = slow[:-span]
+    drift = slow - earlier
     score = np.fmax(np.abs(residual) / _scale(residual), np.abs(drift) / _scale(drift))
     score[np.isnan(y)] = np.nan
     return np.asarray(score, dtype=np.float64)

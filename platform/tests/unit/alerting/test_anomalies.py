@@ -89,3 +89,15 @@ def test_evaluation_meets_the_goal_and_beats_the_baseline():
     assert got["latte"]["precision"] >= 0.5
     assert got["latte"]["recall"] > got["zscore"]["recall"]
     assert got["latte"]["precision"] > got["zscore"]["precision"]
+
+
+@pytest.mark.parametrize("points", [8, 9, 10, 11, 12, 13])
+def test_a_series_shorter_than_the_drift_span_is_scored_not_an_error(points):
+    # the exporter's first passes see only a few points: the score must exist, not raise
+    from latte.alerting.detector import latest_score
+
+    t = np.arange(points, dtype=np.float64) * 5.0
+    y = np.full(points, 10.0) + np.arange(points) % 2
+    scored = latest_score(t, y, period=0)
+    assert scored is not None
+    assert np.isfinite(scored[0])
