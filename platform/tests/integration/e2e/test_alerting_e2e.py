@@ -63,9 +63,8 @@ DETECT_WITHIN_S = 30.0  # the goal on the test profile
 WAIT_S = 40.0  # how long a scenario waits for its page before it counts as missed
 SETTLE_S = 6.0  # after the first notification: do more notifications follow?
 TRAFFIC_BASELINE_S = 40.0  # (d) history the anomaly detector sees before the drop
-# The exporter's first pass waits for this much history: the detector (latte.alerting.detector
-# .scores) raises on 8-11 points (fewer than its 12-point span), which ends the exporter's loop
-# thread; 32 s of traffic at a 2 s step gives it more than that.
+# The exporter's first pass waits for this much history (16 points at a 2 s step), so the
+# clean run's first scores are not judged on a handful of points.
 EXPORTER_DELAY_S = 32.0
 
 
