@@ -38,6 +38,10 @@ __all__ = [
 THRESHOLD = 5.0
 _MAD = 1.4826
 _MIN_ACF = 0.3
+# A deviation under this fraction of the series' level is never scored as more than noise: a
+# steady, quantised series (a request rate under paced load) has a MAD of almost nothing, and
+# a one-second stall would otherwise score as a 5-sigma event. Chosen once, not per series.
+_REL_NOISE_FLOOR = 0.02
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,12 +89,16 @@ def _rolling_median(y: NDArray[np.float64], window: int, *, centred: bool) -> ND
             return np.asarray(np.nanmedian(views, axis=1), dtype=np.float64)
 
 
-def _scale(x: NDArray[np.float64]) -> float:
+def _scale(x: NDArray[np.float64], floor: float = 0.0) -> float:
+    """The robust sigma of ``x`` (1.4826 MAD), never under ``floor``; the standard deviation
+    only when both are zero (a constant series at level 0)."""
     x = x[~np.isnan(x)]
     if len(x) == 0:
         return 1.0
     mad = float(np.median(np.abs(x - np.median(x)))) * _MAD
-    return mad if mad > 1e-12 else max(float(np.std(x)), 1e-12)
+    if max(mad, floor) > 1e-12:
+        return max(mad, floor)
+    return max(float(np.std(x)), 1e-12)
 
 
 def estimate_period(y: NDArray[np.float64], max_lag: int | None = None) -> int:
@@ -132,7 +140,9 @@ def scores(y: NDArray[np.float64], period: int) -> NDArray[np.float64]:
     earlier = np.full_like(slow, np.nan)  # the level one span before (none for short series)
     earlier[span:] = slow[:-span]
     drift = slow - earlier
-    score = np.fmax(np.abs(residual) / _scale(residual), np.abs(drift) / _scale(drift))
+    floor = _REL_NOISE_FLOOR * float(np.nanmedian(np.abs(deseason)))
+    spike_or_shift = np.abs(residual) / _scale(residual, floor)
+    score = np.fmax(spike_or_shift, np.abs(drift) / _scale(drift, floor))
     score[np.isnan(y)] = np.nan
     return np.asarray(score, dtype=np.float64)
 

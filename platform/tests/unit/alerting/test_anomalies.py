@@ -101,3 +101,24 @@ def test_a_series_shorter_than_the_drift_span_is_scored_not_an_error(points):
     scored = latest_score(t, y, period=0)
     assert scored is not None
     assert np.isfinite(scored[0])
+
+
+def _paced_rate(stall_at: float | None, drop_at: float | None = None) -> np.ndarray:
+    """rate[10s] every 2 s of a paced 40 req/s client (quantised, almost no noise)."""
+    t = np.arange(0, 200, 1 / 40)
+    if stall_at is not None:  # a 0.8 s stall: its requests go out at once afterwards
+        held = (t > stall_at) & (t < stall_at + 0.8)
+        t[held] = stall_at + 0.8
+    if drop_at is not None:
+        t = np.concatenate([t[t < drop_at], t[t >= drop_at][::4]])
+    grid = np.arange(80, 200, 2.0)
+    return np.array([((t > g - 10) & (t <= g)).sum() / 10 for g in grid])
+
+
+def test_a_stall_in_steady_paced_traffic_is_noise_but_a_drop_is_not():
+    from latte.alerting.detector import THRESHOLD, scores
+
+    stalled = scores(_paced_rate(stall_at=150.0), period=0)
+    assert np.nanmax(stalled) < THRESHOLD  # a MAD of almost 0 must not turn 2% into 5 sigma
+    dropped = scores(_paced_rate(stall_at=None, drop_at=150.0), period=0)
+    assert np.nanmax(dropped) > THRESHOLD
