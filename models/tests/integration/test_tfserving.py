@@ -14,13 +14,16 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from latte_contracts.ports import free_port
 from latte_models import config_path, load_config
 from latte_models._common.data import split_dataset
 from latte_models._common.onnx_io import run_onnx
@@ -28,7 +31,7 @@ from latte_models.models import get_family
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
 
-# serving's test servers (the TF Serving double, the uvicorn thread) are shared, not copied
+# serving's TF Serving double is shared, not copied
 _SERVING_TESTS = Path(__file__).resolve().parents[3] / "serving" / "tests"
 
 
@@ -36,11 +39,49 @@ _SERVING_TESTS = Path(__file__).resolve().parents[3] / "serving" / "tests"
 def serving_tests():
     pytest.importorskip("latte_serving")
     sys.path.insert(0, str(_SERVING_TESTS))
-    import serving_servers
     import tfserving_double
 
-    yield serving_servers, tfserving_double
+    yield tfserving_double
     sys.path.remove(str(_SERVING_TESTS))
+
+
+class _Gateway:
+    def __init__(self, url: str) -> None:
+        self.url = url  # host:port, as tritonclient takes it
+
+
+@contextlib.contextmanager
+def _gateway_process(repository: Path, tfserving_url: str, log: Path) -> Iterator[_Gateway]:
+    """The real gateway in its own process: this test process has imported Locust (the
+    contract tests read loadtests' code), whose gevent monkey-patching would turn an in-process
+    uvicorn thread into a greenlet that blocks every other one."""
+    import httpx
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "LATTE_SERVING_TFSERVING_URL": tfserving_url,
+        "LATTE_SERVING_MODEL_RUNTIMES": "tumor=tfserving",
+    }
+    argv = [
+        sys.executable, "-m", "latte_serving", "serve", "--model-repository", str(repository),
+        "--backend", "local", "--host", "127.0.0.1", "--port", str(port),
+    ]  # fmt: skip
+    with log.open("wb") as handle:
+        process = subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, log.read_text()
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/v2/health/ready", timeout=2).is_success:
+                    break
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.25)
+        yield _Gateway(f"127.0.0.1:{port}")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
 
 
 def _signature(tf, function):
@@ -71,22 +112,16 @@ def saved_model(built):
 
 
 @pytest.fixture(scope="module")
-def gateway(built, saved_model, serving_tests):
-    servers, double_module = serving_tests
-    from latte_serving.app import create_app
-    from latte_serving.settings import GatewaySettings
-
+def gateway(built, saved_model, serving_tests, tmp_path_factory):
+    double_module = serving_tests
     inputs, outputs, predict = saved_model
     served = {"tumor": {1: double_module.ServedModel(inputs, outputs, predict)}}
-    with double_module.TfServingDouble(served) as double:
-        settings = GatewaySettings(
-            model_repository=built["build_dir"] / "model-repository",
-            backend="local",
-            tfserving_url=double.url,
-            model_runtimes={"tumor": "tfserving"},
-        )
-        with servers.ServerThread(create_app(settings), settings) as server:
-            yield server, double
+    log = tmp_path_factory.mktemp("gateway") / "gateway.log"
+    with (
+        double_module.TfServingDouble(served) as double,
+        _gateway_process(built["build_dir"] / "model-repository", double.url, log) as server,
+    ):
+        yield server, double
 
 
 def _test_rows():
@@ -159,14 +194,10 @@ _REAL_URL = os.environ.get("TFSERVING_URL", "")
 @pytest.mark.skipif(
     not _REAL_URL, reason="not run: needs a real TF Serving, see ci/workflows/tfserving.yml"
 )
-def test_real_tfserving_round_trip(built, saved_model, serving_tests):
+def test_real_tfserving_round_trip(built, saved_model, tmp_path):
     """The real ``tensorflow_model_server`` (a pinned container in CI) loads the built
     SavedModel from the folder it watches; the gateway translates for it."""
     import httpx
-
-    servers, _ = serving_tests
-    from latte_serving.app import create_app
-    from latte_serving.settings import GatewaySettings
 
     target = Path(os.environ["TFSERVING_MODEL_DIR"]) / "tumor"
     target.mkdir(parents=True, exist_ok=True)
@@ -184,12 +215,7 @@ def test_real_tfserving_round_trip(built, saved_model, serving_tests):
                     break
             assert time.monotonic() < deadline, "TF Serving did not load tumor in 120 s"
             time.sleep(1)
-    settings = GatewaySettings(
-        model_repository=built["build_dir"] / "model-repository",
-        backend="local",
-        tfserving_url=_REAL_URL,
-        model_runtimes={"tumor": "tfserving"},
-    )
-    with servers.ServerThread(create_app(settings), settings) as server:
+    repository = built["build_dir"] / "model-repository"
+    with _gateway_process(repository, _REAL_URL, tmp_path / "gateway.log") as server:
         for binary in (False, True):
             _round_trip(server, saved_model, built, binary)
