@@ -101,8 +101,8 @@ def running(
             },
         )
         _wait_ready(url, process, options.startup_timeout_s, work / "gateway.log")
-        for extra in extras:
-            stack.enter_context(extra(running_stack))
+        for start_extra in extras:
+            stack.enter_context(start_extra(running_stack))
         yield running_stack
 
 
