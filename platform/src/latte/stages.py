@@ -21,7 +21,11 @@ from pathlib import Path
 
 from latte import proc
 
-__all__ = ["AUDIT_DATE", "main"]
+__all__ = ["AUDIT_DATE", "STAGE_NAMES", "main"]
+
+# The pipeline's own targets, in every package's BUILD.toml (nox runs them, one session each);
+# the product commands (`latte build`, `latte bench`) run a package's other targets.
+STAGE_NAMES = frozenset({"lint", "typecheck", "tests", "security"})
 
 # The advisory database changes daily: the security targets' keys carry the date (the nox
 # session sets it), and a stage refuses a date that is not today's, so no cached audit outlives

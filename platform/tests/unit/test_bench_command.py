@@ -81,12 +81,17 @@ def test_default_run_goes_through_the_task_runner_with_the_device_in_the_env(set
 
 
 def test_no_model_means_every_bench_target(settings):
+    (settings.root / "loadtests").mkdir()
+    (settings.root / "loadtests" / "slo.toml").write_text("[model.digits]\n[model.tumor]\n")
     seen = []
     bench(
         settings, **args(), find_spec=installed, key_env=lambda s, env: {},
         targets=lambda s, patterns, **kw: seen.append(patterns) or FakeReport(),
     )  # fmt: skip
-    assert seen == [["//loadtests/..."]]
+    # the sweeps, never loadtests' own lint/typecheck/tests/security targets
+    assert seen == [
+        ["//loadtests:bench-digits", "//loadtests:bench-tumor", "//loadtests:bench-mixed"]
+    ]
 
 
 def test_url_runs_directly_and_uncached(settings):

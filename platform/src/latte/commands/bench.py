@@ -92,7 +92,9 @@ def bench(
         commands = direct_commands(settings, models=models, mixed=mixed, **sweep)
         return max(run(command, env) for command in commands)
     env.update((key_env or _key_env)(settings, env))
-    patterns = [f"//loadtests:bench-{m}" for m in models] or ["//loadtests/..."]
+    # every model's sweep and the mixed one; not loadtests' pipeline stages (nox runs those)
+    chosen = list(models) or [*_all_models(settings), "mixed"]
+    patterns = [f"//loadtests:bench-{m}" for m in chosen]
     report = targets(settings, patterns, jobs=1, keep_going=keep_going, environ=env)
     return report_exit_code(report)
 

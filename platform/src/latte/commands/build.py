@@ -10,7 +10,8 @@ import argparse
 import os
 from typing import TYPE_CHECKING, Any
 
-from latte.tasks import RunReport, run_targets
+from latte.stages import STAGE_NAMES
+from latte.tasks import RunReport, load_graph, run_targets
 from latte.tasks.cli import add_run_options, report_exit_code
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def register(subparsers: Any) -> None:
 def _handle(args: argparse.Namespace, settings: Settings) -> int:
     report = run_targets(
         settings,
-        args.patterns or MODEL_PATTERNS,
+        args.patterns or _model_targets(settings),
         jobs=args.jobs,
         keep_going=args.keep_going,
         remote_write=args.remote_write,
@@ -43,6 +44,12 @@ def _handle(args: argparse.Namespace, settings: Settings) -> int:
     if code == 0:
         _register(settings, report)
     return code
+
+
+def _model_targets(settings: Settings) -> list[str]:
+    """Every target under ``//models/...`` but the pipeline's stages: the models."""
+    labels = load_graph(settings).select(MODEL_PATTERNS)
+    return [str(label) for label in labels if label.name not in STAGE_NAMES]
 
 
 def _register(settings: Settings, report: RunReport) -> None:
