@@ -81,7 +81,7 @@ def test_default_run_goes_through_the_task_runner_with_the_device_in_the_env(set
 
 
 def test_no_model_means_every_bench_target(settings):
-    (settings.root / "loadtests").mkdir()
+    (settings.root / "loadtests").mkdir(exist_ok=True)
     (settings.root / "loadtests" / "slo.toml").write_text("[model.digits]\n[model.tumor]\n")
     seen = []
     bench(
