@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -68,38 +68,33 @@ class Gate(Protocol):
 
 
 def tests_gate(inputs: GateInputs) -> GateResult:
-    fix = "run `nox -s tests`"
-    for package in inputs.packages:
-        junit = inputs.reports / f"junit-{package}.xml"
-        coverage = inputs.reports / f"coverage-{package}.xml"
-        problem = (
-            _stale_or_missing(junit, inputs, fix)
-            or _junit_problem(junit)
-            or _stale_or_missing(coverage, inputs, fix)
-            or _coverage_problem(coverage)
-        )
-        if problem:
-            return GateResult("tests", False, problem)
-    return GateResult("tests", True)
+    per_package = [("junit-{}.xml", _junit_problem), ("coverage-{}.xml", _coverage_problem)]
+    checks = [(name.format(p), check) for p in inputs.packages for name, check in per_package]
+    problem = _first_problem(inputs, checks, "run `nox -s tests`")
+    return GateResult("tests", not problem, problem)
 
 
 def security_gate(inputs: GateInputs) -> GateResult:
-    fix = "run `nox -s security`"
-    for package in inputs.packages:
-        bandit = inputs.reports / f"bandit-{package}.json"
-        audit = inputs.reports / f"pip-audit-{package}.json"
-        problem = (
-            _stale_or_missing(bandit, inputs, fix)
-            or _bandit_problem(bandit)
-            or _stale_or_missing(audit, inputs, fix)
-            or _audit_problem(audit)
-        )
-        if problem:
-            return GateResult("security", False, problem)
-    checkov = inputs.reports / "checkov-gitops.json"
-    fix = "run `nox -s security(package='gitops')` (checkov)"
-    problem = _stale_or_missing(checkov, inputs, fix) or _checkov_problem(checkov)
+    per_package = [("bandit-{}.json", _bandit_problem), ("pip-audit-{}.json", _audit_problem)]
+    checks = [(name.format(p), check) for p in inputs.packages for name, check in per_package]
+    problem = _first_problem(inputs, checks, "run `nox -s security`") or _first_problem(
+        inputs,
+        [("checkov-gitops.json", _checkov_problem)],
+        "run `nox -s security(package='gitops')` (checkov)",
+    )
     return GateResult("security", not problem, problem)
+
+
+def _first_problem(
+    inputs: GateInputs, checks: Sequence[tuple[str, Callable[[Path], str]]], fix: str
+) -> str:
+    """The first report (in ``inputs.reports``) that is missing, stale or fails its check."""
+    for name, check in checks:
+        path = inputs.reports / name
+        problem = _stale_or_missing(path, inputs, fix) or check(path)
+        if problem:
+            return problem
+    return ""
 
 
 def quality_gate(inputs: GateInputs) -> GateResult:
